@@ -69,6 +69,7 @@ async def media_ctx(app: web.Application) -> AsyncIterator[None]:
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="video")
     app[keys.video_executor] = executor
     live = app[keys.live]
+    live.video_executor = executor
 
     def consumers(session: Session, participant: Participant):  # type: ignore[no-untyped-def]
         return live.consumers(session, participant)
@@ -82,7 +83,7 @@ async def media_ctx(app: web.Application) -> AsyncIterator[None]:
     uplinks = UplinkManager(settings.ice_servers, settings.uplink_audio_queue_chunks, executor, consumers,
                             on_uplink_state)
     app[keys.uplinks] = uplinks
-    app[keys.signaling] = Signaling(settings, app[keys.sessions], uplinks, app[keys.recorder])
+    app[keys.signaling] = Signaling(settings, app[keys.sessions], uplinks, app[keys.recorder], live)
     yield
     await uplinks.close_all()
     await app[keys.sessions].close()

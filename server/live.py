@@ -6,8 +6,10 @@ to the counselor-only channel as transcript lines and are stored as they come.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
@@ -16,9 +18,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from analysis.events import CaptionEvent, CaptionFinal
 from server.asr import AsrPool, AsrSettings, Transcriber
 from server.captioning import CaptionStream
+from server.cues import SessionCues
 from server.media import AudioConsumer, VideoConsumer
 from server.records import Recorder
-from server.sessions import Participant, Presence, Session
+from server.sessions import Participant, Presence, Role, Session
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,8 +62,14 @@ class LiveAnalysis:
         self.transcriber = transcriber  # tests may hand in a fake; otherwise the configured Whisper model
         self.pool: AsrPool | None = None
         self.streams: dict[tuple[str, str], CaptionStream] = {}
+        self.cues: dict[str, SessionCues] = {}
+        # One thread for all cue engines: they are cheap (ms per second of audio), must see data in
+        # order, and must not compete with Whisper for more than a core.
+        self.cue_executor: ThreadPoolExecutor | None = None
+        self.video_executor: Executor | None = None
 
     async def cleanup_ctx(self, app: web.Application) -> AsyncIterator[None]:
+        self.cue_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cues")
         if self.settings.captions:
             self.pool = AsrPool(asr_settings(self.settings), self.transcriber)
             await self.pool.start()
@@ -70,9 +79,30 @@ class LiveAnalysis:
             await stream.close(flush=False)
         if self.pool is not None:
             await self.pool.close()
+        for session_cues in self.cues.values():
+            session_cues.close()
+        self.cue_executor.shutdown(wait=True, cancel_futures=True)
+
+    def session_cues(self, session: Session) -> SessionCues:
+        for sid in [sid for sid, c in self.cues.items() if c.session.ended]:
+            self.cues.pop(sid).close()
+        cues = self.cues.get(session.id)
+        if cues is None:
+            assert self.cue_executor is not None and self.video_executor is not None
+            cues = self.cues[session.id] = SessionCues(session, self.cue_executor, self.video_executor,
+                                                       self._store_cue)
+        return cues
+
+    def _store_cue(self, session: Session, cue: Any) -> None:
+        task = asyncio.get_running_loop().create_task(self.recorder.cue(session, cue))
+        task.add_done_callback(lambda t: t.exception())
 
     def consumers(self, session: Session, participant: Participant) -> tuple[list[AudioConsumer], list[VideoConsumer]]:
-        audio: list[AudioConsumer] = []
+        session_cues = self.session_cues(session)
+        audio: list[AudioConsumer] = [_VoiceFeed(session_cues, participant)]
+        video: list[VideoConsumer] = []
+        if participant.role is Role.CLIENT:
+            video.append(_FaceFeed(session_cues, participant))
         if self.pool is not None:
             key = (session.id, participant.id)
 
@@ -81,8 +111,8 @@ class LiveAnalysis:
 
             stream = CaptionStream(self.pool, f"{session.id}/{participant.id}", on_event)
             self.streams[key] = stream
-            audio.append(_Tracked(stream, lambda: self.streams.pop(key, None)))
-        return audio, []
+            audio.insert(0, _Tracked(stream, lambda: self.streams.pop(key, None)))
+        return audio, video
 
     async def _route_caption(self, session: Session, participant: Participant, event: CaptionEvent) -> None:
         if not participant.analysis_allowed:
@@ -93,6 +123,8 @@ class LiveAnalysis:
             if p.presence is Presence.ADMITTED and conn is not None and conn.captions_enabled:
                 conn.send(message)
         if isinstance(event, CaptionFinal):
+            line = await self.session_cues(session).final_line(participant, event)
+            risk = line.risk if line is not None else None
             session.send_to_counselors(
                 {
                     "kind": "transcript_line",
@@ -102,6 +134,9 @@ class LiveAnalysis:
                     "text": event.text,
                     "start_s": message["start_s"],
                     "end_s": message["end_s"],
+                    "sentiment": round(line.sentiment, 3) if line is not None else None,
+                    "risk": risk.level.value if risk is not None else None,
+                    "counselor_act": line.counselor_act.value if line and line.counselor_act else None,
                 }
             )
             await self.recorder.transcript_line(session, participant, event.start_s, event.end_s, event.text)
@@ -147,3 +182,32 @@ class _Tracked:
             await self.stream.close(flush=flush)
         finally:
             self.forget()
+
+
+class _VoiceFeed:
+    """Feeds the voice and conversation engines with every audio chunk of one participant."""
+
+    def __init__(self, cues: SessionCues, participant: Participant) -> None:
+        self.cues = cues
+        self.participant = participant
+
+    async def on_audio(self, samples: Any, start_s: float) -> None:
+        self.cues.audio(self.participant, samples, start_s)
+
+    async def close(self, flush: bool) -> None:
+        if flush:
+            self.cues.audio_ended(self.participant)
+
+
+class _FaceFeed:
+    """Feeds the face engine with the client's newest video frames (on the video thread)."""
+
+    def __init__(self, cues: SessionCues, participant: Participant) -> None:
+        self.cues = cues
+        self.participant = participant
+
+    def on_video(self, frame_rgb: Any, at_s: float) -> None:
+        self.cues.video(self.participant, frame_rgb, at_s)
+
+    def close(self) -> None:
+        self.cues.video_ended(self.participant)

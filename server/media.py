@@ -23,6 +23,7 @@ from server.sessions import MediaCounters
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
+ANALYSIS_WIDTH = 320
 
 
 class AudioConsumer(Protocol):
@@ -128,7 +129,12 @@ class ParticipantMedia:
     def _analyse_frame(self, frame: av.VideoFrame, at_s: float) -> None:
         if not self.video_consumers:
             return
-        rgb = frame.to_ndarray(format="rgb24")
+        if frame.width > ANALYSIS_WIDTH:
+            # Browsers may ignore the requested size; analysis works on small frames only.
+            height = max(2, round(frame.height * ANALYSIS_WIDTH / frame.width / 2) * 2)
+            rgb = frame.to_ndarray(format="rgb24", width=ANALYSIS_WIDTH, height=height)
+        else:
+            rgb = frame.to_ndarray(format="rgb24")
         for consumer in self.video_consumers:
             consumer.on_video(rgb, at_s)
 

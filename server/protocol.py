@@ -89,6 +89,12 @@ class Captions(_Message):
     enabled: bool
 
 
+class CueMute(_Message):
+    type: Literal["cue_mute"]
+    kind: Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[a-z_.]+$")]
+    muted: bool
+
+
 class Leave(_Message):
     type: Literal["leave"]
 
@@ -118,6 +124,7 @@ ClientMessage = Annotated[
     | NetQuality
     | Chat
     | Captions
+    | CueMute
     | Leave
     | EndSession
     | Subscribe
@@ -130,7 +137,7 @@ KNOWN_TYPES = frozenset(
     m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
     for m in (
         Join, Consent, Admit, Decline, Signal, UplinkOffer, UplinkStop, MediaState, NetQuality,
-        Chat, Captions, Leave, EndSession, Subscribe, Ping,
+        Chat, Captions, CueMute, Leave, EndSession, Subscribe, Ping,
     )
 )
 

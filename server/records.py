@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from analysis.events import Cue
 from server.sessions import ConsentDecision, Participant, Session, now_utc
 from server.store import Store
 
@@ -73,3 +74,14 @@ class Recorder:
             await self.store.end_session(session.id, session.ended_at)
         except Exception:
             log.exception("session %s: could not store the end of the session", session.id)
+
+    async def cue(self, session: Session, cue: Cue) -> None:
+        """A cue that passed the hint policy, kept for the session review (sentence and evidence encrypted)."""
+        if self.store is None:
+            return
+        try:
+            await self.store.add_cue(
+                session.id, cue.participant_id, cue.at_s, cue.kind, cue.severity.value, cue.sentence, cue.evidence
+            )
+        except Exception:
+            log.exception("session %s: could not store a cue about %s", session.id, cue.participant_id)

@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from server import protocol as p
 from server.consent import CLIENT_CONSENT, COUNSELOR_CONSENT
+from server.live import LiveAnalysis
 from server.records import Recorder
 from server.sessions import (
     Connection,
@@ -51,9 +52,15 @@ class TokenBucket:
 
 class Signaling:
     def __init__(
-        self, settings: Settings, registry: SessionRegistry, uplinks: UplinkManager, recorder: Recorder
+        self,
+        settings: Settings,
+        registry: SessionRegistry,
+        uplinks: UplinkManager,
+        recorder: Recorder,
+        live: LiveAnalysis,
     ) -> None:
         self.settings = settings
+        self.live = live
         self.registry = registry
         self.uplinks = uplinks
         self.recorder = recorder
@@ -69,6 +76,7 @@ class Signaling:
             p.NetQuality: self._net_quality,
             p.Chat: self._chat,
             p.Captions: self._captions,
+            p.CueMute: self._cue_mute,
             p.Leave: self._leave,
             p.EndSession: self._end_session,
             p.Subscribe: self._subscribe,
@@ -353,6 +361,13 @@ class Signaling:
 
     async def _captions(self, conn: Connection, msg: p.Captions) -> None:
         conn.captions_enabled = msg.enabled
+
+    async def _cue_mute(self, conn: Connection, msg: p.CueMute) -> None:
+        session, _ = self._require_counselor(conn, "cue_mute")
+        cues = self.live.session_cues(session)
+        cues.mute(msg.kind, msg.muted)
+        # Urgent alerts are never muted: the hint policy lets them through whatever is muted here.
+        session.send_to_counselors({"kind": "muted_kinds", "kinds": sorted(cues.hints.muted_kinds)})
 
     async def _leave(self, conn: Connection, msg: p.Leave) -> None:
         assert conn.session is not None and conn.participant is not None

@@ -1,0 +1,128 @@
+"""Text cues from final caption lines: tone, crisis language and counselor acts, in one place.
+
+`WordCues` is what a live session runs on every `CaptionFinal` and what `attune analyze-text` runs on
+a transcript file, so both give the same answers.
+
+- every line: VADER compound score, added to the speaker's series (chartable) and checked for a shift
+  against the speaker's own baseline (clients only; `words.sentiment_shift`, info/notice);
+- client lines: crisis language (`words.risk`): URGENT at once, quoting the line; NOTICE for
+  third-party, past, hypothetical or softer warning signs. Counselor lines are not assessed: counselors
+  ask screening questions ("have you thought about killing yourself?") as part of the job;
+- counselor lines: MITI act (open/closed question, reflection, other) and per-session counts.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from analysis.counselor_acts import ActTally, CounselorAct, CounselorActCounter
+from analysis.events import Cue, Severity
+from analysis.risk import Frame, RiskCategory, RiskDetector, RiskFinding
+from analysis.sentiment import SentimentSettings, SentimentTracker
+
+COUNSELOR = "counselor"
+CLIENT = "client"
+
+_CATEGORY_WORDS: dict[RiskCategory, str] = {
+    RiskCategory.SUICIDE: "suicidal language",
+    RiskCategory.SELF_HARM: "self-harm",
+    RiskCategory.HARM_OTHERS: "talk of harming someone",
+    RiskCategory.ABUSE: "abuse",
+    RiskCategory.UNSAFE: "not being safe",
+}
+_FRAME_WORDS: dict[Frame, str] = {
+    Frame.FIRST_PERSON: "",
+    Frame.THIRD_PARTY: " about someone else",
+    Frame.GENERIC_YOU: " (general 'you')",
+    Frame.PAST: " in the past",
+    Frame.RESOLVED: " (said to be over)",
+    Frame.HYPOTHETICAL: " (hypothetical)",
+    Frame.HEDGED: " (hedged)",
+}
+_QUOTE_LIMIT = 240
+
+
+@dataclass(frozen=True, slots=True)
+class WordSettings:
+    sentiment: SentimentSettings = field(default_factory=SentimentSettings)
+    context_lines: int = 2  # the speaker's previous lines that can frame a line ("in that movie...")
+    context_window_s: float = 60.0
+    notice_repeat_s: float = 300.0  # the same NOTICE rule for the same person is not repeated sooner
+
+
+@dataclass(frozen=True, slots=True)
+class LineAnalysis:
+    sentiment: float
+    risk: RiskFinding | None
+    counselor_act: CounselorAct | None
+
+
+class WordCues:
+    """Feed final caption lines; get cues. One instance per session."""
+
+    def __init__(self, settings: WordSettings | None = None) -> None:
+        self.settings = settings or WordSettings()
+        self.sentiment = SentimentTracker(self.settings.sentiment)
+        self.risk = RiskDetector()
+        self.acts = CounselorActCounter()
+        self._recent: dict[str, deque[tuple[float, str]]] = {}
+        self._last_notice: dict[tuple[str, str], float] = {}
+
+    def feed(self, participant_id: str, role: str, text: str, at_s: float) -> list[Cue]:
+        return self.feed_line(participant_id, role, text, at_s)[1]
+
+    def feed_line(self, participant_id: str, role: str, text: str, at_s: float) -> tuple[LineAnalysis, list[Cue]]:
+        text = text.strip()
+        compound = self.sentiment.score(text) if text else 0.0
+        cues: list[Cue] = []
+        risk: RiskFinding | None = None
+        act: CounselorAct | None = None
+        recent = self._recent.setdefault(participant_id, deque(maxlen=self.settings.context_lines))
+        if role == COUNSELOR:
+            if text:
+                act = self.acts.feed(participant_id, text)
+                self.sentiment.add(participant_id, role, text, at_s, compound)
+        elif text:
+            context = [t for when, t in recent if at_s - when <= self.settings.context_window_s]
+            risk = self.risk.assess(text, context)
+            if risk is not None:
+                cue = self._risk_cue(participant_id, role, text, at_s, risk)
+                if cue is not None:
+                    cues.append(cue)
+            cues.extend(self.sentiment.add(participant_id, role, text, at_s, compound))
+        if text:
+            recent.append((at_s, text))
+        return LineAnalysis(compound, risk, act), cues
+
+    def series(self, participant_id: str) -> list[tuple[float, float]]:
+        return self.sentiment.series(participant_id)
+
+    def act_tally(self, participant_id: str | None = None) -> ActTally:
+        return self.acts.tally(participant_id)
+
+    def _risk_cue(self, participant_id: str, role: str, text: str, at_s: float, risk: RiskFinding) -> Cue | None:
+        if risk.level is Severity.NOTICE:
+            key = (participant_id, risk.rule)
+            last = self._last_notice.get(key)
+            if last is not None and at_s - last < self.settings.notice_repeat_s:
+                return None
+            self._last_notice[key] = at_s
+        who = role.capitalize() if role else "Participant"
+        quote = text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 1] + "…"
+        what = _CATEGORY_WORDS[risk.category] + _FRAME_WORDS[risk.frame]
+        lead = "Possible crisis" if risk.level is Severity.URGENT else "Worth checking"
+        return Cue(
+            at_s=at_s,
+            participant_id=participant_id,
+            kind="words.risk",
+            severity=risk.level,
+            sentence=f"{lead}: {who} used {what}: \u201c{quote}\u201d",
+            evidence={
+                "line": text,
+                "phrase": risk.phrase,
+                "category": risk.category.value,
+                "frame": risk.frame.value,
+                "rule": risk.rule,
+            },
+        )
