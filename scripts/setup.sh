@@ -15,6 +15,7 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv)
 if [[ $want_test == 1 ]]; then
   [[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
   have pdftoppm || apt_packages+=(poppler-utils)
+  have sox || apt_packages+=(sox)  # the voice-cue tests speed up and pitch-shift real speech with it
   # fonts so screenshots show real text in headless Chromium
   [[ -d /usr/share/fonts/truetype/dejavu ]] || apt_packages+=(fonts-dejavu-core)
 fi
