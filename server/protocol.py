@@ -8,17 +8,23 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # No global whitespace stripping: SDP is data and must keep its final CRLF.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Text people type: surrounding whitespace is dropped before the length check.
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+ChatText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class Join(_Message):
     type: Literal["join"]
     token: Annotated[str, Field(min_length=8, max_length=200)]
-    name: Annotated[str, Field(min_length=1, max_length=60)]
+    name: DisplayName
     resume_key: Annotated[str | None, Field(max_length=200)] = None
 
 
@@ -81,7 +87,7 @@ class NetQuality(_Message):
 
 class Chat(_Message):
     type: Literal["chat"]
-    text: Annotated[str, Field(min_length=1, max_length=2000)]
+    text: ChatText
 
 
 class Captions(_Message):
