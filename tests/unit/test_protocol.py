@@ -11,7 +11,8 @@ from server import protocol as p
 
 def test_sdp_keeps_its_final_crlf() -> None:
     sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
-    msg = p.parse_client_message(json.dumps({"type": "signal", "to": "p-1", "description": {"type": "offer", "sdp": sdp}}))
+    signal = {"type": "signal", "to": "p-1", "description": {"type": "offer", "sdp": sdp}}
+    msg = p.parse_client_message(json.dumps(signal))
     assert isinstance(msg, p.Signal) and msg.description is not None and msg.description.sdp == sdp
     up = p.parse_client_message(json.dumps({"type": "uplink_offer", "sdp": sdp}))
     assert isinstance(up, p.UplinkOffer) and up.sdp == sdp
