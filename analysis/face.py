@@ -18,6 +18,8 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 RgbFrame = npt.NDArray[np.uint8]
+# (left, top, right, bottom) in pixels.
+FaceBox = tuple[float, float, float, float]
 
 # MediaPipe face-mesh indices. "Right"/"left" are the subject's own sides (image left/right when the
 # subject faces the camera).
@@ -45,7 +47,8 @@ class FaceObservation:
     them with the person's own neutral pose). ``gaze_x`` is the mean horizontal iris offset within
     the eye openings, -1 (image left corner) .. +1 (image right corner). ``rigid_points_px`` are the
     ``RIGID_LANDMARKS`` in pixels and ``face_width_px`` the outer-eye-corner distance used to
-    normalise movement for distance to the camera.
+    normalise movement for distance to the camera. ``face_box_px`` bounds all mesh landmarks (forehead
+    to chin, cheek to cheek); None where an observation was not made from a face mesh.
     """
 
     yaw_deg: float
@@ -54,6 +57,7 @@ class FaceObservation:
     gaze_x: float
     face_width_px: float
     rigid_points_px: FloatArray
+    face_box_px: FaceBox | None = None
 
 
 class FaceObserver(Protocol):
@@ -105,6 +109,7 @@ def observation_from_landmarks(points_px: FloatArray) -> FaceObservation:
         + _iris_offset(points_px, _LEFT_EYE_INNER, _LEFT_EYE_OUTER, _LEFT_IRIS_CENTER)
     ) / 2.0
     face_width = float(np.linalg.norm(points_px[_LEFT_EYE_OUTER] - points_px[_RIGHT_EYE_OUTER]))
+    (left, top), (right, bottom) = points_px[:, :2].min(axis=0), points_px[:, :2].max(axis=0)
     return FaceObservation(
         yaw_deg=yaw,
         pitch_deg=pitch,
@@ -112,6 +117,7 @@ def observation_from_landmarks(points_px: FloatArray) -> FaceObservation:
         gaze_x=gaze_x,
         face_width_px=max(face_width, 1.0),
         rigid_points_px=points_px[list(RIGID_LANDMARKS), :2].copy(),
+        face_box_px=(float(left), float(top), float(right), float(bottom)),
     )
 
 

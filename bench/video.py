@@ -6,6 +6,8 @@ Scenarios use the GRID talking-face clips played back and forth at 5 fps: a stea
 tracks it from frame to frame), a fidgeting face (random shifts and rotations, so tracking is lost
 more often), and the studio background with nobody in it (the face detector runs on every frame).
 CPU time is the process's (``time.process_time``), so MediaPipe's own worker threads are counted.
+The expression stage runs the model on only some frames (about two a second, frontal faces only), so
+its per-frame median is ~0; the "per estimate" columns give the cost on the frames where it ran.
 """
 
 from __future__ import annotations
@@ -23,14 +25,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from analysis.face import FaceMeshObserver, observation_from_landmarks
-from analysis.video import FaceCueTracker
+from analysis.expression import ExpressionEstimator
+from analysis.face import FaceBox, FaceMeshObserver, observation_from_landmarks
+from analysis.video import ExpressionSettings, ExpressionStage, FaceCueTracker
 
 REPO = Path(__file__).resolve().parent.parent
 GRID = REPO / "tests" / "data" / "grid_av_faces"
 CLIPS = ("bbaf2n", "id2_vcd_swwp2s", "lwbsza", "swiz3n")
 FPS = 5
-STAGES = ("mesh", "pose", "cues", "total")
+STAGES = ("mesh", "pose", "cues", "expression", "total")
 Frame = npt.NDArray[np.uint8]
 
 
@@ -63,11 +66,25 @@ def empty_room(frames: list[Frame]) -> list[Frame]:
     return blank
 
 
+class CountingEstimator:
+    def __init__(self) -> None:
+        self.model = ExpressionEstimator()
+        self.calls = 0
+
+    def estimate(self, frame_rgb: Frame, face_box_px: FaceBox, roll_deg: float) -> npt.NDArray[np.float64]:
+        self.calls += 1
+        return self.model.estimate(frame_rgb, face_box_px, roll_deg)
+
+
 def measure(frames: list[Frame]) -> dict[str, list[float]]:
-    """Per-frame CPU and wall milliseconds of each stage, on a fresh engine."""
+    """Per-frame CPU and wall milliseconds of each stage, on a fresh engine (``FaceCueEngine.feed``'s
+    steps, timed one by one). ``per_estimate_*`` hold the expression stage's cost where it ran."""
     observer = FaceMeshObserver()
     tracker = FaceCueTracker("bench")
+    model = CountingEstimator()
+    expression = ExpressionStage("bench", ExpressionSettings(), model)
     samples: dict[str, list[float]] = {f"{stage}_{kind}": [] for stage in STAGES for kind in ("cpu", "wall")}
+    samples.update(per_estimate_cpu=[], per_estimate_wall=[])
     try:
         for k, frame in enumerate(frames):
             marks = [(time.process_time(), time.perf_counter())]
@@ -77,9 +94,16 @@ def measure(frames: list[Frame]) -> dict[str, list[float]]:
             marks.append((time.process_time(), time.perf_counter()))
             tracker.feed(observation, k / FPS)
             marks.append((time.process_time(), time.perf_counter()))
+            estimates_before = model.calls
+            assert tracker.features is not None
+            expression.feed(frame, observation, tracker.features, k / FPS)
+            marks.append((time.process_time(), time.perf_counter()))
             for stage, (start, end) in zip(STAGES, [*itertools.pairwise(marks), (marks[0], marks[-1])], strict=True):
                 samples[f"{stage}_cpu"].append((end[0] - start[0]) * 1000.0)
                 samples[f"{stage}_wall"].append((end[1] - start[1]) * 1000.0)
+            if model.calls > estimates_before:
+                samples["per_estimate_cpu"].append(samples["expression_cpu"][-1])
+                samples["per_estimate_wall"].append(samples["expression_wall"][-1])
     finally:
         observer.close()
     return samples
@@ -87,8 +111,9 @@ def measure(frames: list[Frame]) -> dict[str, list[float]]:
 
 def summarise(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
     return {
-        name: {"median_ms": float(np.median(values)), "p95_ms": float(np.percentile(values, 95))}
+        name: {"median_ms": float(np.median(values)), "p95_ms": float(np.percentile(values, 95)), "count": len(values)}
         for name, values in samples.items()
+        if values
     }
 
 
@@ -117,7 +142,7 @@ def main() -> None:
     print(
         f"{'scenario':<16} {'frames':>6}  "
         + "  ".join(f"{s + ' cpu med/p95':>20}" for s in STAGES)
-        + "  total wall med"
+        + "  total wall med  expression per estimate cpu med/p95 (n)"
     )
     for name, frames in scenarios.items():
         stats = summarise(measure(frames))
@@ -125,7 +150,13 @@ def main() -> None:
         cells = "  ".join(
             f"{stats[s + '_cpu']['median_ms']:>9.2f} / {stats[s + '_cpu']['p95_ms']:>6.2f} ms" for s in STAGES
         )
-        print(f"{name:<16} {len(frames):>6}  {cells}  {stats['total_wall']['median_ms']:>8.2f} ms")
+        per_estimate = stats.get("per_estimate_cpu")
+        estimates = (
+            f"{per_estimate['median_ms']:>6.2f} / {per_estimate['p95_ms']:>5.2f} ms ({per_estimate['count']})"
+            if per_estimate
+            else "not run (no face)"
+        )
+        print(f"{name:<16} {len(frames):>6}  {cells}  {stats['total_wall']['median_ms']:>8.2f} ms      {estimates}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.json}")
