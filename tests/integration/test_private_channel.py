@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from tests.conftest import AppHarness, WsPeer
@@ -61,3 +62,39 @@ async def test_hostile_client_never_receives_counselor_events(harness: AppHarnes
         assert counselor_only(peer.inbox) == [], peer.inbox
     # The channel really carried events during the attack.
     assert len(counselor_only(counselor.inbox)) >= 4
+
+
+async def test_crisis_alert_reaches_the_counselor_and_never_the_client(harness: AppHarness) -> None:
+    from analysis.events import CaptionFinal
+    from server import keys
+
+    s, counselor, _, client, clw = await harness.admitted_pair()
+    await client.send(type="consent", granted=True, version=clw["consent"]["version"])
+    await client.expect("consent_recorded")
+    live = harness.app[keys.live]
+    session = harness.app[keys.sessions].sessions[s["session_id"]]
+    participant = session.participants[clw["you"]["participant_id"]]
+    # A final line as the caption engine would deliver it, through the same routing as live speech.
+    line = CaptionFinal("s/p", 1, "Honestly I want to end it all, everyone would be better off without me.", 10.0, 14.0, 14.5)
+    await live._route_caption(session, participant, line)
+    alert = await counselor.expect("counselor", lambda m: m["event"]["kind"] == "alert", timeout=5)
+    assert alert["event"]["cue"]["severity"] == "urgent" and "end it all" in alert["event"]["cue"]["sentence"]
+    marked = await counselor.expect("counselor", lambda m: m["event"]["kind"] == "transcript_line")
+    assert marked["event"]["risk"] == "urgent"
+    # Muting the kind does not hold back the next urgent alert.
+    await counselor.send(type="cue_mute", kind="words.risk", muted=True)
+    await counselor.expect("counselor", lambda m: m["event"]["kind"] == "muted_kinds")
+    again = CaptionFinal("s/p", 2, "I am going to take all my pills tonight.", 20.0, 24.0, 24.5)
+    await live._route_caption(session, participant, again)
+    second = await counselor.expect(
+        "counselor", lambda m: m["event"]["kind"] == "alert" and "pills" in m["event"]["cue"]["sentence"], timeout=5
+    )
+    assert second["event"]["cue"]["severity"] == "urgent"
+
+    await client.drain(0.5)
+    assert counselor_only(client.inbox) == []
+    # The client sees the caption itself (it is their own speech), never the alert about it.
+    assert any(m.get("type") == "caption" for m in client.inbox)
+    assert not any("alert" in json.dumps(m) for m in client.inbox)
+    stored = await harness.app[keys.store].cues(s["session_id"])
+    assert [c.severity for c in stored].count("urgent") == 2
