@@ -75,7 +75,8 @@ async def test_crisis_alert_reaches_the_counselor_and_never_the_client(harness: 
     session = harness.app[keys.sessions].sessions[s["session_id"]]
     participant = session.participants[clw["you"]["participant_id"]]
     # A final line as the caption engine would deliver it, through the same routing as live speech.
-    line = CaptionFinal("s/p", 1, "Honestly I want to end it all, everyone would be better off without me.", 10.0, 14.0, 14.5)
+    said = "Honestly I want to end it all, everyone would be better off without me."
+    line = CaptionFinal("s/p", 1, said, 10.0, 14.0, 14.5)
     await live._route_caption(session, participant, line)
     alert = await counselor.expect("counselor", lambda m: m["event"]["kind"] == "alert", timeout=5)
     assert alert["event"]["cue"]["severity"] == "urgent" and "end it all" in alert["event"]["cue"]["sentence"]
