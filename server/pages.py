@@ -11,6 +11,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from server import keys
+from server.auth import current_login, require_account
 from server.sessions import BAD_TOKEN, Role, TokenProblem
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,15 @@ def base_url(request: web.Request) -> str:
 
 
 async def index(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[keys.templates].index, content_type="text/html")
+    if await current_login(request) is None:
+        raise web.HTTPFound("/login?next=/")
+    return web.Response(text=request.app[keys.templates].index, content_type="text/html",
+                        headers={"Cache-Control": "no-store"})
 
 
 async def create_session(request: web.Request) -> web.Response:
+    """Only a logged-in counselor starts sessions; the session's record then belongs to them."""
+    account = await require_account(request)
     title = "Counseling session"
     if request.can_read_body:
         try:
@@ -60,7 +66,7 @@ async def create_session(request: web.Request) -> web.Response:
             title = body["title"].strip()
     registry = request.app[keys.sessions]
     session, counselor_token, invite_token = registry.create(title)
-    await request.app[keys.recorder].session_created(session)
+    await request.app[keys.recorder].session_created(session, account.id)
     root = base_url(request)
     return web.json_response(
         {

@@ -17,11 +17,11 @@ class Recorder:
     def __init__(self, store: Store | None) -> None:
         self.store = store
 
-    async def session_created(self, session: Session) -> None:
+    async def session_created(self, session: Session, counselor_account_id: int | None = None) -> None:
         if self.store is None:
             return
         try:
-            await self.store.add_session(session.id, session.title, session.created_at)
+            await self.store.add_session(session.id, session.title, session.created_at, counselor_account_id)
         except Exception:
             log.exception("session %s: could not store the new session", session.id)
 

@@ -145,7 +145,8 @@ class Connection:
         """Flush what is queued (e.g. a final ``session_ended``), then close the socket."""
         if not self.closed:
             self.closed = True
-            self._queue.put_nowait(None) if not self._queue.full() else None
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)
         if self._writer is not None:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._writer), timeout=2)

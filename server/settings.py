@@ -48,10 +48,21 @@ class Settings:
     captions: bool = True
     asr: AsrConfig = field(default_factory=AsrConfig)
     log_level: str = "INFO"
+    # Session records: sessions older than this are deleted automatically (0 keeps them until deleted).
+    retention_days: float = 90.0
+    retention_check_interval_s: float = 3600.0
+    login_session_hours: float = 12.0  # a counselor's login cookie lasts this long
+    login_max_failures: int = 5  # failed logins per address (and per e-mail) within the window ...
+    login_failure_window_s: float = 900.0  # ... before further attempts are refused for a while
 
     @property
     def https(self) -> bool:
         return self.cert_file is not None
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` when users reach the server over HTTPS (directly or via a proxy)."""
+        return self.https or (self.public_url or "").startswith("https://")
 
     @property
     def resolved_database_url(self) -> str:
@@ -133,6 +144,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         captions=_bool(env, "ATTUNE_CAPTIONS", base.captions),
         asr=asr,
         log_level=(env.get("ATTUNE_LOG_LEVEL") or base.log_level).upper(),
+        retention_days=_float(env, "ATTUNE_RETENTION_DAYS", base.retention_days),
+        login_session_hours=_float(env, "ATTUNE_LOGIN_SESSION_HOURS", base.login_session_hours),
+        login_max_failures=_int(env, "ATTUNE_LOGIN_MAX_FAILURES", base.login_max_failures),
+        login_failure_window_s=_float(env, "ATTUNE_LOGIN_FAILURE_WINDOW_S", base.login_failure_window_s),
     )
     return validate(settings)
 
@@ -145,6 +160,10 @@ def validate(settings: Settings) -> Settings:
             raise SettingsError(f"certificate file not found: {path}")
     if not 2 <= settings.max_participants <= 6:
         raise SettingsError("ATTUNE_MAX_PARTICIPANTS must be between 2 and 6 (a full mesh of browsers)")
+    if settings.retention_days < 0:
+        raise SettingsError("ATTUNE_RETENTION_DAYS must be 0 (keep until deleted) or a positive number of days")
+    if settings.login_session_hours <= 0 or settings.login_max_failures < 1:
+        raise SettingsError("ATTUNE_LOGIN_SESSION_HOURS and ATTUNE_LOGIN_MAX_FAILURES must be positive")
     if settings.asr.device not in {"cpu", "cuda", "auto"}:
         raise SettingsError("ATTUNE_DEVICE must be cpu, cuda or auto")
     return settings
@@ -170,6 +189,10 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-captions", action="store_true", help="run without the caption engine (ATTUNE_CAPTIONS=0)"
     )
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (ATTUNE_LOG_LEVEL)")
+    parser.add_argument(
+        "--retention-days", type=float,
+        help="delete session records older than this; 0 keeps them (ATTUNE_RETENTION_DAYS)",
+    )
 
 
 def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -184,6 +207,7 @@ def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Setting
         "data_dir": "data_dir",
         "database_url": "database_url",
         "log_level": "log_level",
+        "retention_days": "retention_days",
     }
     for arg, name in mapping.items():
         value = getattr(args, arg, None)

@@ -13,11 +13,12 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from server import keys
+from server.accounts import create_account
 from server.app import create_app
 from server.settings import Settings
 
 DATA = Path(__file__).parent / "data"
-TEST_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
 class WsPeer:
@@ -79,13 +80,39 @@ class WsPeer:
         await self.ws.close()
 
 
+COUNSELOR_EMAIL = "counselor@example.org"
+COUNSELOR_PASSWORD = "a long test passphrase"
+
+
 class AppHarness:
+    """A real app on a real socket, with a client that logs in as a counselor before starting sessions
+    (only logged-in counselors may start them)."""
+
     def __init__(self, client: TestClient) -> None:
         self.client = client
         self.app = client.app
+        self.csrf_token: str | None = None
+
+    async def login(self, email: str = COUNSELOR_EMAIL, password: str = COUNSELOR_PASSWORD) -> dict[str, Any]:
+        """Logs this harness's client in, creating the account (an admin) on first use."""
+        store = self.app[keys.store]
+        if await store.account_with_hash(email) is None:
+            await create_account(store, email, password, is_admin=True)
+        resp = await self.client.post("/api/login", json={"email": email, "password": password})
+        assert resp.status == 200, await resp.text()
+        me: dict[str, Any] = await resp.json()
+        self.csrf_token = me["csrf_token"]
+        return me
+
+    @property
+    def csrf(self) -> dict[str, str]:
+        assert self.csrf_token is not None, "log in first"
+        return {"X-CSRF-Token": self.csrf_token}
 
     async def new_session(self) -> dict[str, Any]:
-        resp = await self.client.post("/api/sessions")
+        if self.csrf_token is None:
+            await self.login()
+        resp = await self.client.post("/api/sessions", headers=self.csrf)
         assert resp.status == 201
         data = await resp.json()
         data["counselor_token"] = data["counselor_url"].rsplit("/", 1)[1]
@@ -120,6 +147,23 @@ class AppHarness:
         return await resp.text()
 
 
+async def start_session_over(http: aiohttp.ClientSession, server: TestServer) -> dict[str, Any]:
+    """For tests that drive a bare TestServer: log ``http`` in as the counselor, then POST /api/sessions.
+    ``http`` needs ``cookie_jar=aiohttp.CookieJar(unsafe=True)`` to keep cookies for 127.0.0.1."""
+    store = server.app[keys.store]
+    if await store.account_with_hash(COUNSELOR_EMAIL) is None:
+        await create_account(store, COUNSELOR_EMAIL, COUNSELOR_PASSWORD, is_admin=True)
+    async with http.post(
+        server.make_url("/api/login"), json={"email": COUNSELOR_EMAIL, "password": COUNSELOR_PASSWORD}
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+        csrf = (await resp.json())["csrf_token"]
+    async with http.post(server.make_url("/api/sessions"), headers={"X-CSRF-Token": csrf}) as resp:
+        assert resp.status == 201, await resp.text()
+        data: dict[str, Any] = await resp.json()
+        return data
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", captions=False, reconnect_grace_s=1.5)
@@ -127,7 +171,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def harness(settings: Settings) -> AsyncIterator[AppHarness]:
-    app = create_app(settings, web_dir=TEST_WEB_DIR)
+    app = create_app(settings)
     async with TestServer(app) as server, TestClient(server) as client:
         yield AppHarness(client)
 

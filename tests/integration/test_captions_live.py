@@ -15,7 +15,7 @@ from analysis.text_normalize import normalize_text
 from server import keys
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import DATA, TEST_WEB_DIR, AppHarness
+from tests.conftest import DATA, AppHarness
 from tests.integration.test_uplink import offer_uplink, start_uplink
 
 JFK = DATA / "jfk" / "jfk.flac"
@@ -24,7 +24,7 @@ JFK_WORDS = set(normalize_text((DATA / "jfk" / "jfk.txt").read_text()).split())
 
 @pytest.fixture
 async def live(settings: Settings) -> AsyncIterator[AppHarness]:
-    app = create_app(replace(settings, captions=True), web_dir=TEST_WEB_DIR)
+    app = create_app(replace(settings, captions=True))
     async with TestServer(app) as server, TestClient(server) as client:
         yield AppHarness(client)
 

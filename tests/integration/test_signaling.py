@@ -238,13 +238,12 @@ async def test_server_shutdown_closes_sockets_going_away(settings) -> None:  # t
     from aiohttp.test_utils import TestServer
 
     from server.app import create_app
-    from tests.conftest import TEST_WEB_DIR
+    from tests.conftest import start_session_over
 
-    server = TestServer(create_app(settings, web_dir=TEST_WEB_DIR))
+    server = TestServer(create_app(settings))
     await server.start_server()
-    async with aiohttp.ClientSession() as http:
-        async with http.post(server.make_url("/api/sessions")) as resp:
-            token = (await resp.json())["counselor_url"].rsplit("/", 1)[1]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        token = (await start_session_over(http, server))["counselor_url"].rsplit("/", 1)[1]
         ws = await http.ws_connect(server.make_url("/ws"))
         await ws.send_json({"type": "join", "token": token, "name": "Dr. Rivera"})
         assert (await ws.receive_json(timeout=5))["type"] == "welcome"

@@ -1,0 +1,149 @@
+"""Fixtures for the session-records tests: logged-in harnesses on SQLite or a real PostgreSQL server, and
+a helper that fills a session record the way a live session would (through the Store the server uses)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from server import keys
+from server.accounts import create_account
+from server.app import create_app
+from server.settings import Settings
+from tests.conftest import AppHarness
+
+REPO = Path(__file__).resolve().parents[2]
+OTHER_EMAIL = "other.counselor@example.org"
+OTHER_PASSWORD = "another long passphrase"
+
+# A short exchange, with words a search can find and names a raw database must not reveal.
+LINES: list[tuple[str, float, float, str]] = [
+    ("counselor", 1.0, 3.5, "Hello Robin, how have you been sleeping this week?"),
+    ("client", 4.0, 9.0, "Honestly not great. I keep waking up at four and worrying about the apartment."),
+    ("counselor", 9.5, 12.0, "That sounds exhausting. What goes through your mind at four?"),
+    ("client", 12.5, 19.0, "Mostly the rent, and whether my sister will ever call me back. I feel hopeless."),
+    ("client", 19.5, 24.0, "But the walks with the dog help. I'm glad I started those, they make me happy."),
+]
+
+
+@dataclass
+class SeededSession:
+    session_id: str
+    counselor_pid: str
+    client_pid: str
+    counselor_url: str
+    invite_url: str
+
+
+async def seed_session(harness: AppHarness, *, client_name: str = "Robin Quill",
+                       counselor_name: str = "Dr. Ada Marsh", with_cue: bool = True) -> SeededSession:
+    """Starts a session as the harness's counselor and stores what a live session would have stored."""
+    created = await harness.new_session()
+    sid = created["session_id"]
+    store = harness.app[keys.store]
+    start = datetime.now(UTC)
+    await store.add_participant(sid, "p-c1", "counselor", counselor_name, start)
+    await store.add_participant(sid, "p-k1", "client", client_name, start + timedelta(seconds=1))
+    await store.add_consent(sid, "p-c1", "counselor", "granted", "2026-11-01", start)
+    await store.add_consent(sid, "p-k1", "client", "granted", "2026-11-01", start)
+    for role, t0, t1, text in LINES:
+        pid = "p-c1" if role == "counselor" else "p-k1"
+        await store.add_transcript_line(sid, pid, role, t0, t1, text, start + timedelta(seconds=t1))
+    if with_cue:
+        await store.add_cue(
+            sid, "p-k1", 19.0, "words.risk_language", "urgent", "Robin said they feel hopeless.",
+            {"words": ["hopeless"], "line": "I feel hopeless.", "score": 0.91},
+        )
+    return SeededSession(sid, "p-c1", "p-k1", created["counselor_url"], created["invite_url"])
+
+
+async def second_counselor(server: TestServer) -> AppHarness:
+    """Another counselor, logged in through their own client (own cookie jar)."""
+    store = server.app[keys.store]
+    if await store.account_with_hash(OTHER_EMAIL) is None:
+        await create_account(store, OTHER_EMAIL, OTHER_PASSWORD)
+    client = TestClient(server)
+    await client.start_server()
+    other = AppHarness(client)
+    await other.login(OTHER_EMAIL, OTHER_PASSWORD)
+    return other
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server (Debian's packages) for the whole run, via scripts/postgres.sh.
+    Fails loudly when PostgreSQL is not installed: the storage tests must run against both databases."""
+    folder = Path(tempfile.mkdtemp(prefix="attune-pg-"))
+    port = _free_port()
+    started = subprocess.run(
+        ["bash", str(REPO / "scripts" / "postgres.sh"), "start", str(folder), str(port)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert started.returncode == 0, f"could not start PostgreSQL:\n{started.stderr}"
+    url = started.stdout.strip().splitlines()[-1]
+    try:
+        yield url
+    finally:
+        subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh"), "stop", str(folder)], timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def fresh_postgres_database(server_url: str) -> str:
+    """A new empty database on the test server, so each test starts from nothing."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = server_url.replace("postgresql+asyncpg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def backend_settings(backend: str, settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    if backend == "postgresql":
+        server_url = request.getfixturevalue("postgres_server")
+        return replace(settings, database_url=fresh_postgres_database(server_url))
+    return settings
+
+
+@pytest.fixture
+async def records(backend_settings: Settings) -> AsyncIterator[AppHarness]:
+    """A logged-in counselor harness on SQLite and on PostgreSQL."""
+    app = create_app(backend_settings)
+    async with TestServer(app) as server, TestClient(server) as client:
+        harness = AppHarness(client)
+        await harness.login()
+        yield harness
+
+
+@pytest.fixture
+async def sqlite_records(settings: Settings) -> AsyncIterator[AppHarness]:
+    """A logged-in counselor harness on the embedded default (SQLite)."""
+    app = create_app(settings)
+    async with TestServer(app) as server, TestClient(server) as client:
+        harness = AppHarness(client)
+        await harness.login()
+        yield harness
+
+

@@ -1,0 +1,264 @@
+// One session record: transcript with speakers and times, tone chart with cue markers that jump to their
+// line, talk time, cues, private notes, corrections (the original is kept), search within, export, delete.
+import { api, clock, consentWord, duration, el, setupTopbar, when } from './api.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const sessionId = document.body.dataset.sessionId;
+const base = `/api/records/sessions/${sessionId}`;
+let record = null;
+let colourOf = () => 0;
+
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  node.append(...children);
+  return node;
+}
+
+function focusLine(lineId) {
+  const node = document.getElementById(`line-${lineId}`);
+  if (!node) return;
+  document.querySelectorAll('.record-line.is-target').forEach((n) => n.classList.remove('is-target'));
+  node.classList.add('is-target');
+  node.scrollIntoView({ block: 'center' });
+  node.focus({ preventScroll: true });
+}
+
+function renderHeader() {
+  document.title = `${record.title} · ${when(record.created_at)} · Attune`;
+  document.querySelector('#record-title').textContent = record.title;
+  const ended = record.ended_at ? '' : ' · did not end normally';
+  document.querySelector('#record-meta').textContent =
+    `${when(record.created_at)} · ${duration(record.duration_s)} · ${record.lines.length} lines${ended}`;
+  document.querySelector('#record-participants').replaceChildren(...record.participants.map((p) =>
+    el('li', { class: `chip speaker-${colourOf(p.participant_id)}` },
+      el('span', { class: 'swatch', 'aria-hidden': 'true' }),
+      `${p.name} (${p.role}) · captions and cues: ${consentWord(p.consent)}`)));
+  for (const link of document.querySelectorAll('[data-export]')) {
+    link.href = `${base}/export/${link.dataset.export}`;
+  }
+}
+
+function renderChart() {
+  const width = 640;
+  const height = 220;
+  const pad = { left: 34, right: 10, top: 16, bottom: 24 };
+  const end = Math.max(1, ...record.lines.map((l) => l.end_s), ...record.cues.map((c) => c.at_s));
+  const x = (t) => pad.left + ((width - pad.left - pad.right) * t) / end;
+  const y = (v) => pad.top + ((height - pad.top - pad.bottom) * (1 - v)) / 2;
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'group',
+    'aria-label': 'Tone of each line over the session, per participant, with cue markers' });
+  chart.append(svg('rect', { x: pad.left, y: pad.top, width: width - pad.left - pad.right,
+    height: height - pad.top - pad.bottom, class: 'chart-frame' }));
+  for (const [value, label] of [[1, '+1'], [0, '0'], [-1, '−1']]) {
+    chart.append(svg('line', { x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), class: 'chart-grid' }));
+    const text = svg('text', { x: pad.left - 6, y: y(value) + 4, class: 'chart-label', 'text-anchor': 'end' });
+    text.textContent = label;
+    chart.append(text);
+  }
+  const endLabel = svg('text', { x: width - pad.right, y: height - 6, class: 'chart-label', 'text-anchor': 'end' });
+  endLabel.textContent = clock(end);
+  chart.append(endLabel);
+  for (const p of record.participants) {
+    const points = record.lines.filter((l) => l.participant_id === p.participant_id)
+      .map((l) => [x((l.start_s + l.end_s) / 2), y(l.sentiment), l]);
+    if (!points.length) continue;
+    const cls = `speaker-${colourOf(p.participant_id)}`;
+    chart.append(svg('polyline', { points: points.map(([px, py]) => `${px},${py}`).join(' '),
+      class: `chart-series ${cls}` }));
+    for (const [px, py, line] of points) {
+      const dot = svg('circle', { cx: px, cy: py, r: 3.5, class: `chart-dot ${cls}` });
+      const title = svg('title');
+      title.textContent = `${clock(line.start_s)} ${line.speaker}: tone ${line.sentiment.toFixed(2)}`;
+      dot.append(title);
+      chart.append(dot);
+    }
+  }
+  for (const cue of record.cues) {
+    const who = record.participants.find((p) => p.participant_id === cue.participant_id);
+    const label = `Cue at ${clock(cue.at_s)}, ${cue.severity}: ${cue.sentence}${who ? ` (${who.name})` : ''}`;
+    const marker = svg('a', { href: `#line-${cue.line_id}`, class: `cue-marker severity-${cue.severity}`,
+      'aria-label': label });
+    const mx = x(cue.at_s);
+    marker.append(svg('line', { x1: mx, x2: mx, y1: pad.top, y2: height - pad.bottom }),
+      svg('path', { d: `M${mx - 7},${pad.top - 12} h14 l-7,10 z` }));
+    const title = svg('title');
+    title.textContent = label;
+    marker.append(title);
+    marker.addEventListener('click', (event) => { event.preventDefault(); focusLine(cue.line_id); });
+    chart.append(marker);
+  }
+  document.querySelector('#tone-chart').replaceChildren(chart);
+  document.querySelector('#tone-legend').replaceChildren(...record.participants.map((p) =>
+    el('li', { class: `speaker-${colourOf(p.participant_id)}` }, el('span', { class: 'swatch', 'aria-hidden': 'true' }),
+      p.name)));
+}
+
+function renderTalkTime() {
+  document.querySelector('#talk-time').replaceChildren(...record.talk_time.map((t) => {
+    const bar = el('span', { class: `bar speaker-${colourOf(t.participant_id)}` });
+    bar.style.width = `${Math.round(t.share * 100)}%`;
+    return el('li', {},
+      el('div', { class: 'talk-row' }, el('span', { text: `${t.name} (${t.role})` }),
+        el('span', { class: 'muted', text: `${Math.round(t.share * 100)}% · ${clock(t.seconds)}` })),
+      el('div', { class: 'bar-track', role: 'img', 'aria-label': `${Math.round(t.share * 100)} percent` }, bar));
+  }));
+}
+
+function renderCues() {
+  const list = document.querySelector('#cue-list');
+  if (!record.cues.length) {
+    list.replaceChildren(el('li', { class: 'muted', text: 'No cues were raised in this session.' }));
+    return;
+  }
+  list.replaceChildren(...record.cues.map((cue) => el('li', { class: `cue-item severity-${cue.severity}` },
+    el('button', { type: 'button', class: 'link-button', onclick: () => focusLine(cue.line_id) },
+      el('span', { class: 'cue-time', text: clock(cue.at_s) }),
+      el('span', { class: 'cue-severity', text: cue.severity }),
+      el('span', { text: cue.sentence })))));
+}
+
+function lineNode(line) {
+  const text = el('p', { class: 'line-text', text: line.text });
+  const edit = el('button', { type: 'button', class: 'link-button small-text', text: 'Correct',
+    'aria-label': `Correct the line at ${clock(line.start_s)}` });
+  const node = el('li', { id: `line-${line.line_id}`, class: `record-line speaker-${colourOf(line.participant_id)}`,
+    tabindex: '-1' },
+  el('div', { class: 'line-head' },
+    el('span', { class: 'line-time', text: clock(line.start_s) }),
+    el('span', { class: 'line-speaker', text: line.speaker }),
+    line.corrected ? el('span', { class: 'badge', text: 'corrected' }) : null,
+    edit),
+  text,
+  line.corrected ? el('details', { class: 'original' }, el('summary', { text: 'Recognised text' }),
+    el('p', { text: line.original_text })) : null);
+  edit.addEventListener('click', () => startEdit(node, line));
+  return node;
+}
+
+function startEdit(node, line) {
+  const area = el('textarea', { rows: '3', maxlength: '5000', 'aria-label': 'Corrected text' });
+  area.value = line.text;
+  const error = el('p', { class: 'field-error', role: 'alert', hidden: true });
+  const form = el('form', { class: 'edit-form' }, area, error,
+    el('div', { class: 'button-row' },
+      el('button', { type: 'submit', class: 'primary small', text: 'Save correction' }),
+      el('button', { type: 'button', class: 'secondary small', text: 'Cancel',
+        onclick: () => { node.replaceWith(lineNode(line)); focusLine(line.line_id); } })));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const saved = await api('PATCH', `${base}/lines/${line.line_id}`, { text: area.value });
+      Object.assign(line, saved);
+      node.replaceWith(lineNode(line));
+      focusLine(line.line_id);
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  });
+  form.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') { node.replaceWith(lineNode(line)); focusLine(line.line_id); }
+  });
+  node.querySelector('.line-text').replaceWith(form);
+  area.focus();
+}
+
+function renderTranscript() {
+  const list = document.querySelector('#transcript');
+  if (!record.lines.length) {
+    list.replaceChildren(el('li', { class: 'muted', text: 'No transcript was stored for this session.' }));
+    return;
+  }
+  list.replaceChildren(...record.lines.map(lineNode));
+}
+
+function renderNotes() {
+  const list = document.querySelector('#notes-list');
+  list.replaceChildren(...record.notes.map((n) => el('li', {},
+    el('span', { class: 'muted small-text', text: when(n.created_at) }), el('p', { text: n.text }))));
+}
+
+function setupNotes() {
+  const form = document.querySelector('#note-form');
+  const area = document.querySelector('#note-text');
+  const error = document.querySelector('#note-error');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    if (!area.value.trim()) { error.textContent = 'Write something first.'; error.hidden = false; return; }
+    try {
+      record.notes.push(await api('POST', `${base}/notes`, { text: area.value }));
+      area.value = '';
+      renderNotes();
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  });
+}
+
+function setupFind() {
+  const input = document.querySelector('#find');
+  const statusNode = document.querySelector('#find-status');
+  let matches = [];
+  let index = -1;
+  const update = () => {
+    const needle = input.value.trim().toLowerCase();
+    matches = [];
+    for (const node of document.querySelectorAll('.record-line')) {
+      const hit = needle && node.querySelector('.line-text')?.textContent.toLowerCase().includes(needle);
+      node.classList.toggle('is-match', Boolean(hit));
+      if (hit) matches.push(node);
+    }
+    index = -1;
+    statusNode.textContent = needle ? `${matches.length} matching line${matches.length === 1 ? '' : 's'}` : '';
+  };
+  input.addEventListener('input', update);
+  document.querySelector('#find-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (!matches.length) return;
+    index = (index + 1) % matches.length;
+    focusLine(matches[index].id.slice(5));
+    statusNode.textContent = `Match ${index + 1} of ${matches.length}`;
+  });
+}
+
+function setupDelete() {
+  const dialog = document.querySelector('#delete-dialog');
+  document.querySelector('#delete-session').addEventListener('click', () => dialog.showModal());
+  document.querySelector('#delete-cancel').addEventListener('click', () => dialog.close());
+  document.querySelector('#delete-confirm').addEventListener('click', async () => {
+    await api('DELETE', base);
+    location.assign('/records');
+  });
+}
+
+async function main() {
+  await setupTopbar();
+  const status = document.querySelector('#load-status');
+  try {
+    record = await api('GET', base);
+  } catch (err) {
+    status.textContent = err.status === 404 ? 'There is no such session record (it may have been deleted).'
+      : err.message;
+    return;
+  }
+  const ids = record.participants.map((p) => p.participant_id);
+  colourOf = (pid) => (ids.indexOf(pid) < 0 ? ids.length : ids.indexOf(pid)) % 6;
+  renderHeader();
+  renderChart();
+  renderTalkTime();
+  renderCues();
+  renderTranscript();
+  renderNotes();
+  setupNotes();
+  setupFind();
+  setupDelete();
+  status.hidden = true;
+  document.querySelector('#record').hidden = false;
+  const target = location.hash.match(/^#line-(\d+)$/);
+  if (target) focusLine(target[1]);
+}
+
+main();

@@ -1,0 +1,95 @@
+// Session records list: newest first, search across sessions, and (for admins) counselor accounts.
+import { api, consentWord, duration, el, setupTopbar, when } from './api.js';
+
+const body = document.querySelector('#sessions-body');
+const status = document.querySelector('#list-status');
+const search = document.querySelector('#search');
+const clear = document.querySelector('#search-clear');
+
+function participantsText(session) {
+  return session.participants.map((p) => `${p.name} (${p.role})`).join(', ') || 'Nobody joined';
+}
+
+function consentText(session) {
+  const clients = session.participants.filter((p) => p.role === 'client');
+  if (!clients.length) return '–';
+  if (clients.every((p) => p.consent === 'granted')) return 'All clients agreed';
+  return clients.map((p) => `${p.name}: ${consentWord(p.consent)}`).join('; ');
+}
+
+function render(sessions, query) {
+  body.replaceChildren();
+  for (const s of sessions) {
+    const link = el('a', { href: `/records/${s.session_id}`, text: when(s.created_at) });
+    body.append(el('tr', {},
+      el('td', {}, link, el('div', { class: 'muted small-text', text: s.title })),
+      el('td', { text: participantsText(s) }),
+      el('td', { text: duration(s.duration_s) }),
+      el('td', { text: consentText(s) }),
+      el('td', { text: String(s.line_count) })));
+    if (s.matches && s.matches.length) {
+      const list = el('ul', { class: 'match-list' }, s.matches.map((m) => el('li', {},
+        el('a', { href: `/records/${s.session_id}#line-${m.line_id}`, text: m.text }))));
+      body.append(el('tr', { class: 'match-row' }, el('td', { colspan: '5' }, list)));
+    }
+  }
+  if (query) {
+    status.textContent = sessions.length
+      ? `${sessions.length} session${sessions.length === 1 ? '' : 's'} match “${query}”.`
+      : `No session matches “${query}”.`;
+  } else {
+    status.textContent = sessions.length ? '' : 'No sessions yet. Sessions you start appear here.';
+  }
+}
+
+async function load(query = '') {
+  status.textContent = query ? 'Searching…' : 'Loading…';
+  const path = query ? `/api/records/sessions?q=${encodeURIComponent(query)}` : '/api/records/sessions';
+  try {
+    const data = await api('GET', path);
+    render(data.sessions, query);
+  } catch (err) {
+    status.textContent = err.message;
+  }
+  clear.hidden = !query;
+}
+
+document.querySelector('#search-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  load(search.value.trim());
+});
+clear.addEventListener('click', () => { search.value = ''; load(); search.focus(); });
+
+async function loadAccounts() {
+  const list = document.querySelector('#accounts-list');
+  const data = await api('GET', '/api/accounts');
+  list.replaceChildren(...data.accounts.map((a) => el('li', { text: a.is_admin ? `${a.email} (admin)` : a.email })));
+}
+
+function setupAdmin() {
+  document.querySelector('#admin-section').hidden = false;
+  loadAccounts();
+  const form = document.querySelector('#account-form');
+  const error = document.querySelector('#account-error');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    try {
+      await api('POST', '/api/accounts', {
+        email: form.querySelector('#new-email').value.trim(),
+        password: form.querySelector('#new-password').value,
+        is_admin: form.querySelector('#new-admin').checked,
+      });
+      form.reset();
+      await loadAccounts();
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  });
+}
+
+setupTopbar().then((me) => {
+  if (me.is_admin) setupAdmin();
+  load();
+});
