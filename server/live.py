@@ -21,7 +21,7 @@ from server.captioning import CaptionStream
 from server.cues import SessionCues
 from server.media import AudioConsumer, VideoConsumer
 from server.records import Recorder
-from server.sessions import Participant, Presence, Role, Session
+from server.sessions import ConsentState, Participant, Presence, Role, Session
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class LiveAnalysis:
         return audio, video
 
     async def _route_caption(self, session: Session, participant: Participant, event: CaptionEvent) -> None:
-        if not participant.analysis_allowed:
+        if participant.consent is not ConsentState.GRANTED:
             return  # consent was withdrawn while this line was in flight: it is not shown or kept
         message = caption_message(participant, event)
         if isinstance(event, CaptionFinal):

@@ -393,8 +393,8 @@ class Signaling:
         if session.ended:
             return
         self.registry.end(session)
-        await self.uplinks.close_session(session, reason)
-        closing = []
+        # Everyone hears of the end at once; flushing the last caption lines through Whisper comes after.
+        # Sockets close in the background: one of them is the counselor's, whose handler is this call.
         for participant in session.participants.values():
             c = participant.connection
             if participant.presence not in (Presence.DECLINED,):
@@ -403,8 +403,8 @@ class Signaling:
             if c is not None:
                 c.send({"type": "session_ended", "reason": reason})
                 c.participant = None
-                closing.append(c.close(WSCloseCode.OK, "session ended"))
-        await asyncio.gather(*closing, return_exceptions=True)
+                self.registry.spawn(c.close(WSCloseCode.OK, "session ended"), name=f"close {c.label}")
+        await self.uplinks.close_session(session, reason)
         await self.recorder.session_ended(session)
 
     async def _subscribe(self, conn: Connection, msg: p.Subscribe) -> None:

@@ -111,3 +111,25 @@ async def test_captions_can_be_turned_off_per_participant(live: AppHarness) -> N
         assert not [m for m in counselor.inbox if m.get("type") == "caption"]
     finally:
         await pc.close()
+
+
+async def test_ending_the_session_keeps_the_line_being_spoken(live: AppHarness) -> None:
+    s, counselor, _, client, clw = await live.admitted_pair()
+    await client.send(type="consent", granted=True, version=clw["consent"]["version"])
+    await client.expect("consent_recorded")
+    pc, _ = await start_uplink(client, JFK)
+    try:
+        await counselor.expect("caption", lambda m: m["kind"] == "partial", timeout=20)
+        await counselor.send(type="end_session")
+        await client.expect("session_ended", timeout=5)  # told at once, before the last line is flushed
+    finally:
+        await pc.close()
+    shown = [m for m in counselor.inbox if m.get("type") == "caption" and m["kind"] == "final"]
+    stored: list[dict] = []  # type: ignore[type-arg]
+    for _ in range(40):
+        resp = await live.client.get("/api/transcript", headers={"Authorization": f"Bearer {s['counselor_token']}"})
+        stored = (await resp.json())["lines"]
+        if len(stored) > len(shown):
+            break
+        await asyncio.sleep(0.5)
+    assert len(stored) > len(shown), (shown, stored)
