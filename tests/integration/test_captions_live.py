@@ -76,7 +76,7 @@ async def test_captions_reach_everyone_and_final_lines_are_stored_encrypted(live
 
 
 async def test_declined_or_withdrawn_participants_are_not_transcribed(live: AppHarness) -> None:
-    s, counselor, _, client, clw = await live.admitted_pair()
+    _s, counselor, _, client, clw = await live.admitted_pair()
     await client.send(type="consent", granted=False, version=clw["consent"]["version"])
     await client.expect("consent_recorded")
     refused, _ = await offer_uplink(client, JFK)

@@ -96,7 +96,7 @@ async def test_session_full_after_five_clients(harness: AppHarness) -> None:
 
 async def test_malformed_messages_get_errors_and_the_session_carries_on(harness: AppHarness) -> None:
     _, counselor, _, client, _ = await harness.admitted_pair()
-    other, other_counselor, *_ = await harness.admitted_pair()
+    _other, other_counselor, *_ = await harness.admitted_pair()
 
     for raw, code in [
         ("not json", "bad_json"),
@@ -166,7 +166,7 @@ async def test_dropped_socket_shows_reconnecting_and_resume_rejoins(harness: App
         "roster", lambda m: any(p["participant_id"] == pid and p["state"] == "reconnecting" for p in m["participants"])
     )
     assert roster
-    back, welcome = await harness.join(s["invite_token"], "Sam", resume_key=clw["resume_key"])
+    _back, welcome = await harness.join(s["invite_token"], "Sam", resume_key=clw["resume_key"])
     assert welcome["you"]["participant_id"] == pid and welcome["state"] == "admitted"
     # The epoch moves on, so the others rebuild their peer connection to the rejoined browser.
     roster = await counselor.expect(

@@ -47,7 +47,7 @@ async def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no
 
 
 async def test_uplink_needs_consent_then_delivers_audio_and_video_until_withdrawn(harness: AppHarness) -> None:
-    s, counselor, _, client, clw = await harness.admitted_pair()
+    _s, counselor, _, client, clw = await harness.admitted_pair()
     pid = clw["you"]["participant_id"]
     await client.send(type="uplink_offer", sdp="v=0\r\n" + "a=x\r\n" * 3)
     assert (await client.expect("error"))["code"] == "no_consent"
