@@ -109,6 +109,7 @@ class Connection:
         self.participant: Participant | None = None
         self.session: Session | None = None
         self.captions_enabled = True
+        self.base_url = ""
         self.closed = False
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(self.QUEUE_LIMIT)
         self._writer: asyncio.Task[None] | None = None
@@ -223,6 +224,8 @@ class Session:
         self.title = title
         self.counselor_digest = counselor_digest
         self.invite_digest = invite_digest
+        # Kept in memory only (never stored), so the counselor's room can show the link to share.
+        self.invite_path = ""
         self.invite_expires_at = invite_expires_at
         self.created_at = now_utc()
         self._created_monotonic = time.monotonic()
@@ -361,6 +364,7 @@ class SessionRegistry:
         self.sessions[session.id] = session
         self._by_counselor[session.counselor_digest] = session
         self._by_invite[session.invite_digest] = session
+        session.invite_path = f"/join/{invite_token}"
         log.info("session %s created", session.id)
         return session, counselor_token, invite_token
 

@@ -14,6 +14,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from server import protocol as p
 from server.consent import CLIENT_CONSENT, COUNSELOR_CONSENT
 from server.live import LiveAnalysis
+from server.pages import base_url
 from server.records import Recorder
 from server.sessions import (
     Connection,
@@ -87,6 +88,7 @@ class Signaling:
         ws = web.WebSocketResponse(max_msg_size=self.settings.ws_max_message_bytes, heartbeat=20.0)
         await ws.prepare(request)
         conn = Connection(ws, request.remote or "?")
+        conn.base_url = base_url(request)
         conn.start()
         self.sockets.add(ws)
         bucket = TokenBucket(self.settings.ws_messages_per_second, self.settings.ws_message_burst)
@@ -199,7 +201,11 @@ class Signaling:
             {
                 "type": "welcome",
                 "you": {"participant_id": participant.id, "role": role.value, "name": participant.name},
-                "session": {"session_id": session.id, "title": session.title},
+                "session": {
+                    "session_id": session.id,
+                    "title": session.title,
+                    **({"invite_url": conn.base_url + session.invite_path} if role is Role.COUNSELOR else {}),
+                },
                 "resume_key": participant.resume_key,
                 "ice_servers": list(self.settings.ice_servers),
                 "consent": {

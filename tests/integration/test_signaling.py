@@ -253,3 +253,11 @@ async def test_server_shutdown_closes_sockets_going_away(settings) -> None:  # t
             msg = await ws.receive(timeout=10)
         await closing
         assert ws.close_code == aiohttp.WSCloseCode.GOING_AWAY
+
+
+async def test_only_the_counselor_is_told_the_invite_link(harness: AppHarness) -> None:
+    s = await harness.new_session()
+    _, cw = await harness.join(s["counselor_token"], "Dr. Rivera")
+    assert cw["session"]["invite_url"] == s["invite_url"]
+    _, clw = await harness.join(s["invite_token"], "Sam")
+    assert "invite_url" not in clw["session"]
