@@ -80,7 +80,7 @@ def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pat
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def attune_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
     data_dir = tmp_path_factory.mktemp("attune-data")
     port = _free_port()
@@ -134,7 +134,9 @@ def attune_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHa
         process.wait()
 
 
-@pytest.fixture(scope="session")
+# Package scope: the sync driver runs an event loop in this thread, which must be gone before the
+# asyncio tests in other folders start.
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
