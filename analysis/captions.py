@@ -15,10 +15,12 @@ Policy (measured against plain LocalAgreement-2 in ``bench.captions_sim``):
 * At the endpoint, the closed utterance is decoded once more with the final beam size; its words after
   the stable ones complete the last final line.
 * The buffer is trimmed at the end of finalised words once it grows past ``max_buffer_s``; the
-  prompt is the recent finalised text of this speaker (short, and dropped after a long pause).
+  prompt is the utterance's own settled text before the trimmed buffer (short). Earlier utterances
+  are never used as prompt: measured, they make Whisper append "Thank you." and the like.
 * Hallucination guard: segments with Whisper's no-speech signature, a very low average log
-  probability or a high compression ratio are dropped; runs of repeated n-grams are cut; an
-  utterance that only repeats the previous line word for word is dropped.
+  probability or a high compression ratio are dropped; runs of repeated n-grams are cut; words that
+  start after the VAD stopped hearing speech are dropped; a new utterance whose first line repeats
+  recent text word for word (5+ words) is dropped.
 """
 
 from __future__ import annotations
@@ -132,10 +134,12 @@ class DecodeRequest:
 
     request_id: int
     kind: DecodeKind
+    utterance_id: int
     audio: AudioF32
     start_s: float
     prompt: str
     beam_size: int
+    speech_end_s: float = float("inf")  # stream time the VAD last heard speech in this audio
 
     @property
     def end_s(self) -> float:
@@ -159,14 +163,15 @@ class CaptionPolicySettings:
     tail_guard_s: float = 0.3  # words ending this close to the end of a partial's audio are not agreed
     final_beam_size: int = 5
     # settling and trimming
-    final_hold_s: float = 1.2  # stable words older than this (stream time) become a final
+    final_hold_s: float = 1.5  # stable words older than this (stream time) become a final
     max_buffer_s: float = 12.0  # trim at finalised words past this
     hard_buffer_s: float = 25.0  # never send more than this (Whisper's window is 30 s)
     prompt_chars: int = 120
-    prompt_max_gap_s: float = 4.0  # a longer pause drops the previous utterance from the prompt
+    speech_margin_s: float = 0.15  # words starting this long after the last VAD speech are not trusted
     # hallucination guard
     no_speech_prob: float = 0.6
     no_speech_logprob: float = -1.0
+    no_speech_prob_alone: float = 0.8  # this sure of no speech drops a segment whatever its log prob
     min_avg_logprob: float = -1.4
     max_compression_ratio: float = 2.4
     max_ngram_repeats: int = 2  # a phrase said 3+ times in a row is cut after the 2nd
@@ -187,6 +192,7 @@ class _Word:
     text: str
     start_s: float  # stream time
     end_s: float
+    glued: bool = False  # Whisper gave it no leading space: it continues the previous word ("i" ".e.")
 
     @property
     def key(self) -> str:
@@ -194,7 +200,12 @@ class _Word:
 
 
 def _join(words: Sequence[_Word]) -> str:
-    return " ".join(w.text for w in words).strip()
+    parts: list[str] = []
+    for i, w in enumerate(words):
+        if i and not w.glued:
+            parts.append(" ")
+        parts.append(w.text)
+    return "".join(parts).strip()
 
 
 @dataclass(slots=True)
@@ -207,6 +218,7 @@ class _Utterance:
     last_partial: tuple[str, str] = ("", "")
     speech_s: float = 0.0
     closed_at_s: float | None = None  # stream time where the utterance audio ends
+    speech_end_s: float = float("inf")  # stream time of the last speech window, once closed
 
     @property
     def committed_end_s(self) -> float:
@@ -224,6 +236,8 @@ def guard_segments(result: TranscriptionResult, settings: CaptionPolicySettings)
     words: list[AsrWord] = []
     for seg in result.segments:
         if seg.no_speech_prob > settings.no_speech_prob and seg.avg_logprob < settings.no_speech_logprob:
+            continue
+        if seg.no_speech_prob >= settings.no_speech_prob_alone:
             continue
         if seg.avg_logprob < settings.min_avg_logprob:
             continue
@@ -376,45 +390,52 @@ class CaptionPolicy:
         self._in_flight = None
         at_s = self.now_s if now_s is None else now_s
         words = [
-            _Word(w.text.strip(), request.start_s + w.start_s, request.start_s + w.end_s)
+            _Word(w.text.strip(), request.start_s + w.start_s, request.start_s + w.end_s,
+                  glued=not w.text[:1].isspace())
             for w in guard_segments(result, self.settings)
         ]
+        # Whisper pads the end of an utterance with stock phrases ("Thank you.") set in the trailing
+        # silence: a word must start while the VAD still heard speech.
+        words = [w for w in words if w.start_s <= request.speech_end_s + self.settings.speech_margin_s]
         if request.kind == "final":
             utt, _, _ = self._closing.pop(0)
             return self._apply_final(utt, words, at_s)
         cur = self._current
-        if cur is None:
-            # the utterance closed while this partial ran: agree what we can, the final comes next
-            if self._closing:
-                utt = self._closing[0][0]
+        if cur is not None and cur.utterance_id == request.utterance_id:
+            self._agree(cur, words, request.end_s)
+            return self._settle(cur, at_s, final=False)
+        # the utterance closed while this partial ran: agree what we can, its final decode comes next
+        for utt, _, _ in self._closing:
+            if utt.utterance_id == request.utterance_id:
                 self._agree(utt, words, request.end_s)
-            return []
-        self._agree(cur, words, request.end_s)
-        return self._settle(cur, at_s, final=False)
+        return []
 
     # ---------------------------------------------------------------- internals
     def _issue(
         self, kind: DecodeKind, audio: AudioF32, start_sample: int, beam: int, utt: _Utterance
     ) -> DecodeRequest:
+        speech_end = utt.speech_end_s if kind == "final" else self._last_speech_end / SAMPLE_RATE
         req = DecodeRequest(
             request_id=self._next_request_id,
             kind=kind,
+            utterance_id=utt.utterance_id,
             audio=audio,
             start_s=start_sample / SAMPLE_RATE,
             prompt=self._prompt(utt, start_sample / SAMPLE_RATE),
             beam_size=beam,
+            speech_end_s=speech_end,
         )
         self._next_request_id += 1
         self._in_flight = req
         return req
 
     def _prompt(self, utt: _Utterance, audio_start_s: float) -> str:
-        # Only text that is not in the audio being decoded: finalised words before the buffer.
+        # Only this utterance's finalised words from before the (trimmed) buffer. Prompting with earlier
+        # utterances was measured to make Whisper append "Thank you." / "See you next time." to the
+        # end of an utterance, and a pause must never bring back the previous sentence.
         s = self.settings
-        words = [w for w in self._history if w.end_s <= audio_start_s + 0.05]
+        words = [w for w in utt.finalised if w.end_s <= audio_start_s + 0.05]
         if not words:
-            return ""
-        if audio_start_s - words[-1].end_s > s.prompt_max_gap_s:
             return ""
         text = _join(words)
         if len(text) > s.prompt_chars:
@@ -440,6 +461,7 @@ class CaptionPolicy:
         end = min(self._last_speech_end + int(self.settings.post_pad_s * SAMPLE_RATE), self._samples_fed)
         audio = self._buffer[: max(end - self._buffer_start, 0)].copy()
         cur.closed_at_s = end / SAMPLE_RATE
+        cur.speech_end_s = self._last_speech_end / SAMPLE_RATE
         self._closing.append((cur, audio, self._buffer_start))
         self._current = None
         self._speech_run = 0

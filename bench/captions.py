@@ -1,0 +1,399 @@
+"""Live captions benchmark through the real path.
+
+    python -m bench.captions --manifest tests/data/wer_manifest.tsv [--concurrency N] [--model M] --json OUT.json
+    python -m bench.captions ... --direct     # skip WebRTC: feed CaptionStream + AsrPool at real-time pace
+
+Default path: the server app runs in-process (aiohttp AppRunner on 127.0.0.1); each stream is a
+counselor of its own session that joins over the WebSocket, consents, and sends the manifest audio at
+real-time pace from an aiortc peer (``uplink_offer``); ``caption`` messages are read back. With
+``--concurrency N`` there are N such streams at once, started ``--stagger`` seconds apart, the manifest
+dealt round-robin between them. Each utterance is sent with 0.5 s of silence before and 1.5 s after.
+
+Reported per source and overall (JSON keys exactly as named): ``wer_offline`` (same model, whole file
+at once), ``wer_streaming`` (final lines), ``partial_latency_s`` / ``final_latency_s`` median and p95
+(from the end of each spoken word, timed by the offline run's word timestamps, to its first appearance
+in any caption / in a final line), ``real_time_factor`` (ASR busy seconds per audio second),
+``cpu_s_per_audio_s`` (process CPU per audio second streamed), ``peak_memory_mb`` (process peak RSS,
+which includes the offline model), ``dropped_audio_s``. WER is computed after ``normalize_text``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fractions
+import json
+import logging
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from analysis.captions import SAMPLE_RATE
+from analysis.events import CaptionEvent, CaptionFinal
+from bench.captions_sim import (
+    PAD_AFTER_S,
+    PAD_BEFORE_S,
+    ManifestItem,
+    RefWord,
+    TimedEvent,
+    load_audio,
+    load_manifest,
+    offline_words,
+    print_table,
+    summarize,
+    word_latencies,
+)
+from server.asr import AsrPool, AsrSettings, WhisperTranscriber
+
+log = logging.getLogger(__name__)
+
+FRAME = 320  # 20 ms at 16 kHz
+TAIL_S = 4.0  # silence after the last utterance, for the last finals
+
+
+@dataclass(slots=True)
+class Prepared:
+    item: ManifestItem
+    audio: npt.NDArray[np.float32]  # padded, 16 kHz float32
+    offline_text: str
+    ref_words: list[RefWord]  # word ends relative to the padded clip start
+
+
+@dataclass(slots=True)
+class LaneLog:
+    """What one stream sent and saw, on one clock (seconds)."""
+
+    sent_at: list[float] = field(default_factory=list)  # clock time each clip's first sample was sent
+    events: list[tuple[float, str, float, str]] = field(default_factory=list)  # (arrival, kind, start_s, text)
+    audio_s: float = 0.0
+    dropped_s: float = 0.0
+    starts_s: list[float] = field(default_factory=list)  # where each clip starts in the lane's audio
+
+
+def prepare(items: list[ManifestItem], transcriber: WhisperTranscriber) -> list[Prepared]:
+    out = []
+    for item in items:
+        clip = load_audio(item.path)
+        offline = transcriber.transcribe(clip)
+        padded = np.concatenate(
+            [np.zeros(int(PAD_BEFORE_S * SAMPLE_RATE), np.float32), clip,
+             np.zeros(int(PAD_AFTER_S * SAMPLE_RATE), np.float32)]
+        )
+        out.append(Prepared(item, padded, offline.text, offline_words(offline, PAD_BEFORE_S)))
+    return out
+
+
+def lane_audio(clips: list[Prepared]) -> tuple[npt.NDArray[np.float32], list[int]]:
+    starts: list[int] = []
+    parts: list[npt.NDArray[np.float32]] = []
+    n = 0
+    for clip in clips:
+        starts.append(n)
+        parts.append(clip.audio)
+        n += len(clip.audio)
+    parts.append(np.zeros(int(TAIL_S * SAMPLE_RATE), np.float32))
+    return np.concatenate(parts).astype(np.float32), starts
+
+
+def to_int16(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
+    out: npt.NDArray[np.int16] = np.clip(np.round(audio * 32767.0), -32768, 32767).astype(np.int16)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ direct path
+async def run_direct(lanes: list[list[Prepared]], settings: AsrSettings, stagger_s: float
+                     ) -> tuple[list[LaneLog], dict[str, float]]:
+    from server.captioning import CaptionStream
+
+    pool = AsrPool(settings)
+    await pool.start()
+    t0 = time.monotonic()
+
+    def clock() -> float:
+        return time.monotonic() - t0
+
+    async def one_lane(index: int, clips: list[Prepared]) -> LaneLog:
+        await asyncio.sleep(index * stagger_s)
+        lane = LaneLog()
+        audio, starts = lane_audio(clips)
+        lane.starts_s = [k / SAMPLE_RATE for k in starts]
+        offset = clock()
+
+        def on_event(ev: CaptionEvent) -> None:
+            kind = "final" if isinstance(ev, CaptionFinal) else "partial"
+            lane.events.append((clock(), kind, ev.start_s, ev.text))
+
+        stream = CaptionStream(pool, f"lane-{index}", on_event, time_offset_s=offset)
+        begin = time.monotonic()
+        next_start = 0
+        for k in range(0, len(audio), FRAME):
+            delay = begin + k / SAMPLE_RATE - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if next_start < len(starts) and k >= starts[next_start]:
+                lane.sent_at.append(clock())
+                next_start += 1
+            stream.feed(to_int16(audio[k : k + FRAME]))
+        await stream.close(flush=True)
+        lane.audio_s = len(audio) / SAMPLE_RATE
+        lane.dropped_s = stream.dropped_s
+        return lane
+
+    logs = await asyncio.gather(*(one_lane(i, clips) for i, clips in enumerate(lanes)))
+    metrics = pool.snapshot()
+    await pool.close()
+    return list(logs), metrics
+
+
+# ------------------------------------------------------------------------------------------ WebRTC path
+class ClipTrack:
+    """An aiortc audio track playing 16 kHz float audio at real-time pace; notes when clips start."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:  # built lazily so --direct needs no aiortc import
+        from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+
+        class _Track(AudioStreamTrack):
+            def __init__(self, audio: npt.NDArray[np.float32], starts: list[int], clock: Callable[[], float],
+                         lane: LaneLog) -> None:
+                super().__init__()
+                self._audio = to_int16(audio)
+                self._starts = starts
+                self._clock = clock
+                self._lane = lane
+                self._pos = 0
+                self._next_clip = 0
+                self._begin: float | None = None
+                self.finished = asyncio.Event()
+
+            async def recv(self) -> Any:
+                import av
+
+                if self.readyState != "live":
+                    raise MediaStreamError
+                if self._begin is None:
+                    self._begin = time.monotonic()
+                delay = self._begin + self._pos / SAMPLE_RATE - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if self._next_clip < len(self._starts) and self._pos >= self._starts[self._next_clip]:
+                    self._lane.sent_at.append(self._clock())
+                    self._next_clip += 1
+                chunk = self._audio[self._pos : self._pos + FRAME]
+                if len(chunk) < FRAME:
+                    self.finished.set()
+                    chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), np.int16)])
+                frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+                frame.sample_rate = SAMPLE_RATE
+                frame.pts = self._pos
+                frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+                self._pos += FRAME
+                return frame
+
+        return _Track(*args, **kwargs)
+
+
+async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: float
+                     ) -> tuple[list[LaneLog], dict[str, float]]:
+    import aiohttp
+    from aiohttp import web
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    from server import keys
+    from server.app import create_app
+    from server.settings import AsrConfig, Settings
+
+    data_dir = Path(tempfile.mkdtemp(prefix="attune-bench-"))
+    settings = Settings(
+        host="127.0.0.1", port=0, data_dir=data_dir, max_participants=8,
+        asr=AsrConfig(model=asr.model or "default", device=asr.device, compute_type=asr.compute_type,
+                      cpu_threads=asr.cpu_threads, num_workers=asr.num_workers,
+                      language=asr.language or "en", beam_size=asr.beam_size),
+    )
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    base = f"http://127.0.0.1:{port}"
+    registry = app[keys.sessions]
+    from server.accounts import create_account
+
+    email, password = "bench@example.org", "bench-password-long-enough-1"
+    await create_account(app[keys.store], email, password, is_admin=True)
+
+    async def one_lane(index: int, clips: list[Prepared], http: aiohttp.ClientSession) -> LaneLog:
+        await asyncio.sleep(index * stagger_s)
+        lane = LaneLog()
+        async with http.post(f"{base}/api/login", json={"email": email, "password": password}) as resp:
+            resp.raise_for_status()
+            csrf = (await resp.json())["csrf_token"]
+        async with http.post(f"{base}/api/sessions", headers={"X-CSRF-Token": csrf}) as resp:
+            resp.raise_for_status()
+            created = await resp.json()
+        token = created["counselor_url"].rstrip("/").rsplit("/", 1)[-1]
+        session = registry.sessions[created["session_id"]]
+
+        def clock() -> float:  # the session clock that caption times are on
+            return float(session.clock())
+
+        audio, starts = lane_audio(clips)
+        lane.starts_s = [k / SAMPLE_RATE for k in starts]
+        pc = RTCPeerConnection()
+        track = ClipTrack(audio, starts, clock, lane)
+        async with http.ws_connect(f"{base}/ws") as ws:
+            await ws.send_json({"type": "join", "token": token, "name": f"Bench {index}"})
+            welcome = await _expect(ws, "welcome")
+            participant = session.participants[welcome["you"]["participant_id"]]
+            await ws.send_json({"type": "consent", "granted": True, "version": welcome["consent"]["version"]})
+            await _expect(ws, "consent_recorded")
+            pc.addTrack(track)
+            await pc.setLocalDescription(await pc.createOffer())
+            await ws.send_json({"type": "uplink_offer", "sdp": pc.localDescription.sdp})
+            answer = await _expect(ws, "uplink_answer")
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+
+            async def read() -> None:
+                async for msg in ws:
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    data = json.loads(msg.data)
+                    if data.get("type") == "caption":
+                        lane.events.append((clock(), data["kind"], float(data["start_s"]), data["text"]))
+
+            reader = asyncio.create_task(read())
+            await track.finished.wait()
+            stream = app[keys.live].streams.get((session.id, participant.id))
+            caption_dropped = stream.dropped_s if stream is not None else 0.0
+            await ws.send_json({"type": "uplink_stop"})
+            # the server flushes the stream on stop: wait until it is gone, then for its last messages
+            async with asyncio.timeout(120):
+                while (session.id, participant.id) in app[keys.live].streams:  # noqa: ASYNC110
+                    await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+            reader.cancel()
+        await pc.close()
+        lane.audio_s = len(audio) / SAMPLE_RATE
+        lane.dropped_s = caption_dropped + participant.media.audio_dropped_seconds
+        return lane
+
+    try:
+        async def lane_with_own_login(i: int, clips: list[Prepared]) -> LaneLog:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                return await one_lane(i, clips, http)
+
+        logs = await asyncio.gather(*(lane_with_own_login(i, c) for i, c in enumerate(lanes)))
+        pool = app[keys.live].pool
+        metrics: dict[str, float] = pool.snapshot() if pool is not None else {}
+    finally:
+        await runner.cleanup()
+    return list(logs), metrics
+
+
+async def _expect(ws: Any, kind: str, timeout: float = 30.0) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            msg = await ws.receive_json()
+            if msg.get("type") == kind:
+                return dict(msg)
+            if msg.get("type") == "error":
+                raise RuntimeError(f"server refused: {msg}")
+
+
+# ------------------------------------------------------------------------------------------ scoring
+def score(lanes: list[list[Prepared]], logs: list[LaneLog]) -> list[dict[str, Any]]:
+    """Per clip: streamed final text and word latencies.
+
+    Captions are attributed to clips by their start time, which the server counts in samples from the
+    first one it received: so clip windows are the first send time plus the clips' sample offsets
+    (the sender may run late when the machine is busy). Latency counts from when each clip was
+    actually sent."""
+    rows = []
+    for clips, log_ in zip(lanes, logs, strict=True):
+        if not log_.sent_at:
+            continue
+        bounds = [log_.sent_at[0] + s for s in log_.starts_s] + [float("inf")]
+        for i, clip in enumerate(clips):
+            if i >= len(log_.sent_at):
+                break
+            lo, hi = bounds[i], bounds[i + 1]
+            mine = [e for e in log_.events if lo - 0.2 <= e[2] < hi - 0.2]
+            sent = log_.sent_at[i]
+            timed = [TimedEvent(kind, 0, text, at - sent) for at, kind, _start, text in mine]
+            partial, final = word_latencies(timed, clip.ref_words)
+            rows.append({
+                "path": str(clip.item.path), "source": clip.item.source, "reference": clip.item.reference,
+                "offline": clip.offline_text,
+                "streaming": " ".join(t.text for t in sorted(timed, key=lambda t: t.at_s) if t.kind == "final"),
+                "partial": partial, "final": final, "audio_s": len(clip.audio) / SAMPLE_RATE,
+            })
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--stagger", type=float, default=1.3, help="seconds between stream starts")
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--direct", action="store_true", help="feed CaptionStream directly (no WebRTC)")
+    parser.add_argument("--json", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    asr = AsrSettings(model=args.model, cpu_threads=args.threads, num_workers=args.workers)
+    items = load_manifest(args.manifest)
+    if args.limit:
+        items = items[: args.limit]
+    print(f"offline pass over {len(items)} clips ...", flush=True)
+    prepared = prepare(items, WhisperTranscriber(asr))
+    lanes = [prepared[i :: args.concurrency] for i in range(args.concurrency)]
+    cpu0 = time.process_time()
+    wall0 = time.monotonic()
+    runner = run_direct if args.direct else run_webrtc
+    logs, metrics = asyncio.run(runner(lanes, asr, args.stagger))
+    cpu = time.process_time() - cpu0
+    wall = time.monotonic() - wall0
+    audio_s = sum(lg.audio_s for lg in logs)
+    dropped = sum(lg.dropped_s for lg in logs) + metrics.get("dropped_audio_s", 0.0)
+    rows = score(lanes, logs)
+    busy = metrics.get("busy_s")
+
+    summary: dict[str, dict[str, Any]] = {}
+    for source in [*sorted({r["source"] for r in rows}), "overall"]:
+        mine = [r for r in rows if source in ("overall", r["source"])]
+        a = sum(r["audio_s"] for r in mine)
+        s = summarize(mine, [x for r in mine for x in r["partial"]], [x for r in mine for x in r["final"]],
+                      audio_s=a, decode_s=(busy or 0.0) * a / audio_s if audio_s else 0.0,
+                      cpu_s=cpu * a / audio_s if audio_s else 0.0, dropped_s=dropped * a / audio_s)
+        if busy is None:
+            s["real_time_factor"] = None
+        summary[source] = s
+    path = "direct (CaptionStream + AsrPool)" if args.direct else "WebRTC uplink through the server"
+    print_table(f"bench.captions: {path}, concurrency {args.concurrency}, wall {wall:.0f} s", summary)
+    result = {
+        "path": "direct" if args.direct else "webrtc",
+        "concurrency": args.concurrency,
+        "asr": {"model": args.model or "default", "cpu_threads": args.threads, "num_workers": args.workers},
+        "wall_s": round(wall, 1),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "pool": metrics,
+        "sources": summary,
+        "rows": [{k: v for k, v in r.items() if k not in ("partial", "final")} for r in rows],
+    }
+    args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

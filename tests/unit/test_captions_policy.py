@@ -1,0 +1,325 @@
+"""The streaming caption policy, driven by recorded Whisper outputs and by scripted fakes.
+
+Recordings in tests/data/asr/*.json hold the real tiny.en outputs for every decode the policy asked for
+while a real clip was streamed on a simulated clock (``python -m bench.captions_sim --record``), plus
+the clip's Silero VAD probabilities, so these tests need neither the model nor the audio.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import jiwer
+import numpy as np
+import pytest
+
+from analysis.captions import (
+    SAMPLE_RATE,
+    VAD_WINDOW_SAMPLES,
+    AsrSegment,
+    AsrWord,
+    CaptionPolicy,
+    CaptionPolicySettings,
+    DecodeRequest,
+    TranscriptionResult,
+    guard_segments,
+)
+from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial
+from analysis.text_normalize import normalize_text
+
+ASR = Path(__file__).parents[1] / "data" / "asr"
+CHUNK = 320
+
+
+def drive(
+    policy: CaptionPolicy,
+    n_samples: int,
+    vad: list[float],
+    decode: Any,
+    delay_s: float,
+) -> tuple[list[CaptionEvent], list[DecodeRequest]]:
+    """The bench's simulated clock: 20 ms chunks; a decode's result lands ``delay_s`` later."""
+    events: list[CaptionEvent] = []
+    requests: list[DecodeRequest] = []
+    pending: tuple[DecodeRequest, float] | None = None
+    fed = used = 0
+    silence = np.zeros(CHUNK, np.float32)
+    while fed < n_samples:
+        chunk = silence[: min(CHUNK, n_samples - fed)]
+        fed += len(chunk)
+        done = fed // VAD_WINDOW_SAMPLES
+        events += policy.feed(chunk, vad[used:done])
+        used = done
+        now = fed / SAMPLE_RATE
+        if pending is not None and pending[1] <= now:
+            events += policy.on_result(pending[0], decode(pending[0]), now_s=pending[1])
+            pending = None
+        if pending is None and (req := policy.next_request()) is not None:
+            requests.append(req)
+            pending = (req, now + delay_s)
+    events += policy.flush()
+    now = fed / SAMPLE_RATE
+    while True:
+        if pending is not None:
+            now = max(now, pending[1])
+            events += policy.on_result(pending[0], decode(pending[0]), now_s=now)
+            pending = None
+        req = policy.next_request()
+        if req is None:
+            break
+        requests.append(req)
+        pending = (req, now + delay_s)
+    return events, requests
+
+
+def replay(name: str, settings: CaptionPolicySettings | None = None) -> tuple[list[CaptionEvent], dict[str, Any]]:
+    rec = json.loads((ASR / f"{name}.json").read_text())
+    calls = rec["calls"]
+    index = 0
+
+    def decode(req: DecodeRequest) -> TranscriptionResult:
+        nonlocal index
+        call = calls[index]
+        index += 1
+        assert (req.kind, round(req.start_s, 3), round(req.end_s, 3)) == (
+            call["kind"], round(call["start_s"], 3), round(call["end_s"], 3),
+        ), "the policy asks for other decodes than recorded: re-record with bench.captions_sim --record"
+        assert req.prompt == call["prompt"]
+        return TranscriptionResult.from_json(call["result"])
+
+    events, _ = drive(CaptionPolicy("s", settings), rec["samples"], rec["vad"], decode, rec["fixed_delay_s"])
+    assert index == len(calls)
+    return events, rec
+
+
+def finals(events: list[CaptionEvent]) -> list[CaptionFinal]:
+    return [e for e in events if isinstance(e, CaptionFinal)]
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    return float(jiwer.wer(normalize_text(reference), normalize_text(hypothesis)))
+
+
+@pytest.mark.parametrize("name", ["jfk", "1089-134686-0000", "LJ001-0001"])
+def test_recorded_clip_gives_partials_first_then_finals_close_to_offline(name: str) -> None:
+    events, rec = replay(name)
+    text = " ".join(e.text for e in finals(events))
+    assert wer(rec["reference"], text) <= 0.12, (rec["reference"], text)
+    first_partial = next(e for e in events if isinstance(e, CaptionPartial) and e.text)
+    first_final = finals(events)[0]
+    assert first_partial.at_s < first_final.at_s
+    # captions come while the person speaks, not only at the end of the clip
+    speech_end = rec["samples"] / SAMPLE_RATE - 1.5
+    assert first_partial.at_s < speech_end - 2.0
+    assert first_final.at_s < speech_end
+
+
+@pytest.mark.parametrize("name", ["jfk", "1089-134686-0000", "LJ001-0001"])
+def test_stable_text_never_changes(name: str) -> None:
+    events, _ = replay(name)
+    done: dict[int, str] = {}  # final lines so far, per utterance
+    settled: dict[int, str] = {}  # final lines + stable prefix last shown
+    for ev in events:
+        u = ev.utterance_id
+        before = settled.get(u, "")
+        if isinstance(ev, CaptionFinal):
+            # a final settles some (or all) of the stable words, never other words
+            done[u] = f"{done.get(u, '')} {ev.text}".strip()
+            assert before.startswith(done[u]) or done[u].startswith(before), (before, done[u])
+            settled[u] = max(before, done[u], key=len)
+        else:
+            # what was stable is still there, word for word (a half word may only grow: "fat" -> "fat-mutton")
+            now = f"{done.get(u, '')} {ev.stable_text}".strip()
+            assert now.startswith(before), (before, now)
+            settled[u] = now
+
+
+def test_final_lines_are_ordered_and_within_the_speech() -> None:
+    events, rec = replay("jfk")
+    lines = finals(events)
+    assert len(lines) >= 2  # 11 s of speech is cut into several lines before it ends
+    for a, b in itertools.pairwise(lines):
+        assert a.end_s <= b.start_s + 0.05 and a.at_s <= b.at_s
+    assert all(0.3 <= line.start_s <= line.end_s <= rec["samples"] / SAMPLE_RATE for line in lines)
+
+
+def test_silence_asks_for_no_decode_and_says_nothing() -> None:
+    policy = CaptionPolicy("s")
+    n = 30 * SAMPLE_RATE
+    events, requests = drive(policy, n, [0.02] * (n // VAD_WINDOW_SAMPLES), lambda r: None, 0.3)
+    assert events == [] and requests == []
+    assert policy.buffer_s < 1.0  # silence is not accumulated
+
+
+def test_a_short_blip_is_not_transcribed() -> None:
+    probs = [0.0] * 50 + [0.9] * 5 + [0.0] * 100  # 160 ms of "speech"
+    events, requests = drive(CaptionPolicy("s"), len(probs) * VAD_WINDOW_SAMPLES, probs, lambda r: None, 0.3)
+    assert events == [] and requests == []
+
+
+# ---------------------------------------------------------------------------------- scripted speech
+@dataclasses.dataclass
+class ScriptedSpeech:
+    """A perfect recogniser over a known timeline: each word spans ``word_s``; a word cut by the end of
+    the buffer comes back truncated (like Whisper on a half-heard word)."""
+
+    words: list[str]
+    start_s: float
+    word_s: float = 0.4
+    result: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def vad(self, total_s: float) -> list[float]:
+        end = self.start_s + len(self.words) * self.word_s
+        n = int(total_s * SAMPLE_RATE) // VAD_WINDOW_SAMPLES
+        return [0.9 if self.start_s <= i * VAD_WINDOW_SAMPLES / SAMPLE_RATE < end else 0.01 for i in range(n)]
+
+    def __call__(self, req: DecodeRequest) -> TranscriptionResult:
+        out = []
+        for i, w in enumerate(self.words):
+            ws = self.start_s + i * self.word_s
+            we = ws + self.word_s - 0.05
+            if ws < req.start_s - 0.05 or ws >= req.end_s:
+                continue
+            text = w if we <= req.end_s else w[: max(1, len(w) // 2)]
+            out.append(AsrWord(f" {text}", ws - req.start_s, min(we, req.end_s) - req.start_s, 0.9))
+        seg = AsrSegment("".join(w.text for w in out), 0.0, req.end_s - req.start_s, -0.2, 0.01, 1.3, tuple(out))
+        return TranscriptionResult((seg,) if out else (), "en", req.end_s - req.start_s)
+
+
+def test_long_speech_is_trimmed_and_still_transcribed_word_for_word() -> None:
+    words = [f"word{i}" for i in range(100)]  # 40 s without a pause
+    speech = ScriptedSpeech(words, start_s=1.0)
+    settings = CaptionPolicySettings(max_buffer_s=6.0)
+    events, requests = drive(CaptionPolicy("s", settings), 43 * SAMPLE_RATE, speech.vad(43), speech, 0.3)
+    assert " ".join(e.text for e in finals(events)).split() == words
+    assert max(r.end_s - r.start_s for r in requests) <= settings.max_buffer_s + 1.0
+    assert requests[-1].start_s > 30.0  # the buffer moved along with the speech
+    assert all(len(f.text.split()) < 20 for f in finals(events))  # settled in pieces, not at the end
+
+
+def test_words_settle_within_a_couple_of_seconds() -> None:
+    words = [f"word{i}" for i in range(30)]
+    speech = ScriptedSpeech(words, start_s=1.0)
+    events, _ = drive(CaptionPolicy("s"), 15 * SAMPLE_RATE, speech.vad(15), speech, 0.3)
+    first_final: dict[str, float] = {}
+    for e in finals(events):
+        for w in e.text.split():
+            first_final.setdefault(w, e.at_s)
+    lat = [first_final[w] - (1.0 + i * 0.4 + 0.35) for i, w in enumerate(words)]
+    assert float(np.median(lat)) <= 2.5
+
+
+def test_prompt_is_this_utterances_settled_text_before_the_trimmed_buffer() -> None:
+    first = ScriptedSpeech(["hello", "there", "my", "friend"], start_s=1.0)
+    long_talk = ScriptedSpeech([f"word{i}" for i in range(60)], start_s=3.8)  # after a 1.2 s pause
+    total = 30.0
+    vad = [max(p) for p in zip(first.vad(total), long_talk.vad(total), strict=True)]
+
+    def decode(req: DecodeRequest) -> TranscriptionResult:
+        return first(req) if req.start_s < 3.5 else long_talk(req)
+
+    settings = CaptionPolicySettings(max_buffer_s=6.0)
+    events, requests = drive(CaptionPolicy("s", settings), int(total * SAMPLE_RATE), vad, decode, 0.3)
+    prompted = [r for r in requests if r.prompt]
+    assert prompted and all(r.start_s > 5.0 for r in prompted)  # only once the buffer was trimmed
+    for r in prompted:
+        words = r.prompt.split()
+        assert "hello" not in words and "friend" not in words  # never the previous utterance
+        assert len(r.prompt) <= settings.prompt_chars
+        # the prompt is the settled text just before the audio being decoded
+        last = int(words[-1].removeprefix("word"))
+        assert abs((3.8 + last * 0.4 + 0.35) - r.start_s) < 0.5
+    assert " ".join(e.text for e in finals(events)).split() == first.words + long_talk.words
+
+
+def test_stock_phrases_in_the_trailing_silence_are_dropped() -> None:
+    speech = ScriptedSpeech(["in", "being", "comparatively", "modern"], start_s=1.0)
+
+    def decode(req: DecodeRequest) -> TranscriptionResult:
+        real = speech(req)
+        if req.kind != "final":
+            return real
+        # set in the 0.2 s of silence kept after the last speech (VAD speech ends at 2.62 s)
+        tail = tuple(AsrWord(f" {w}", 2.79 + i * 0.02 - req.start_s, 2.8 + i * 0.02 - req.start_s, 0.5)
+                     for i, w in enumerate(["Thank", "you."]))
+        words = real.segments[0].words + tail
+        return TranscriptionResult((dataclasses.replace(real.segments[0], words=words),), "en", 2.0)
+
+    events, _ = drive(CaptionPolicy("s"), 5 * SAMPLE_RATE, speech.vad(5), decode, 0.3)
+    assert " ".join(e.text for e in finals(events)).split() == speech.words
+
+
+def test_a_long_pause_does_not_bring_back_the_previous_sentence() -> None:
+    sentence = ["and", "so", "my", "fellow", "americans", "ask", "not"]
+    speech = ScriptedSpeech(sentence, start_s=1.0)
+    vad = speech.vad(30)
+    blip_from = int(20.0 * SAMPLE_RATE) // VAD_WINDOW_SAMPLES  # a cough 20 s later, 0.6 s long
+    for i in range(blip_from, blip_from + 19):
+        vad[i] = 0.9
+    hallucinated = ScriptedSpeech(sentence, start_s=19.8, word_s=0.1)
+
+    def decode(req: DecodeRequest) -> TranscriptionResult:
+        return speech(req) if req.start_s < 15 else hallucinated(req)
+
+    events, requests = drive(CaptionPolicy("s"), 30 * SAMPLE_RATE, vad, decode, 0.3)
+    assert any(r.start_s > 15 for r in requests)  # the cough was decoded ...
+    lines = finals(events)
+    assert [line.text for line in lines] and all(line.start_s < 15 for line in lines)  # ... and dropped
+    assert " ".join(line.text for line in lines).split() == sentence
+
+
+# ---------------------------------------------------------------------------------- hallucination guard
+def seg(text: str, *, logprob: float = -0.3, no_speech: float = 0.05, ratio: float = 1.4) -> AsrSegment:
+    words = tuple(AsrWord(f" {w}", i * 0.3, i * 0.3 + 0.25, 0.8) for i, w in enumerate(text.split()))
+    return AsrSegment(text, 0.0, len(words) * 0.3, logprob, no_speech, ratio, words)
+
+
+def test_guard_drops_no_speech_low_confidence_and_repetitive_segments() -> None:
+    settings = CaptionPolicySettings()
+    res = TranscriptionResult(
+        (
+            seg("kept words here"),
+            seg("thank you", logprob=-1.1, no_speech=0.8),  # Whisper's own no-speech rule
+            seg("garbled nonsense", logprob=-1.8),
+            seg("the the the the the the the the", ratio=3.1),
+        ),
+        "en",
+        5.0,
+    )
+    assert [w.text.strip() for w in guard_segments(res, settings)] == ["kept", "words", "here"]
+
+
+def test_guard_cuts_repetition_loops() -> None:
+    res = TranscriptionResult((seg("I said go on go on go on go on go on now"),), "en", 5.0)
+    kept = [w.text.strip() for w in guard_segments(res, CaptionPolicySettings())]
+    assert kept == ["I", "said", "go", "on", "go", "on"]
+
+
+def test_recorded_noise_and_music_outputs_are_all_rejected_or_empty() -> None:
+    rec = json.loads((ASR / "signals.json").read_text())
+    assert rec["results"], "recording holds forced decodes of generated noise and music-like signals"
+    for name, result in rec["results"].items():
+        words = guard_segments(TranscriptionResult.from_json(result), CaptionPolicySettings())
+        assert words == [], (name, [w.text for w in words])
+
+
+def test_a_final_that_comes_back_empty_clears_the_partial_line() -> None:
+    speech = ScriptedSpeech(["so", "um", "yes", "right"], start_s=1.0)
+    calls = 0
+
+    def decode(req: DecodeRequest) -> TranscriptionResult:
+        nonlocal calls
+        calls += 1
+        if req.kind == "final":  # e.g. everything failed the guard
+            return TranscriptionResult((), "en", req.end_s - req.start_s)
+        # hypotheses that never agree: nothing becomes stable
+        return TranscriptionResult((seg(f"maybe{calls} words{calls}"),), "en", req.end_s - req.start_s)
+
+    events, _ = drive(CaptionPolicy("s"), 5 * SAMPLE_RATE, speech.vad(5), decode, 0.2)
+    shown = [e for e in events if isinstance(e, CaptionPartial)]
+    assert shown and shown[0].text and not finals(events)
+    assert isinstance(events[-1], CaptionPartial) and events[-1].text == ""
