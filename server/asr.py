@@ -300,6 +300,11 @@ class AsrPool:
     def in_flight(self) -> int:
         return self._running
 
+    @property
+    def has_spare_worker(self) -> bool:
+        """Nothing is waiting and a worker is free: extra decoding effort now costs no one latency."""
+        return self._queued == 0 and self._running < max(1, self.settings.num_workers)
+
     def snapshot(self) -> dict[str, float]:
         m = self.metrics
         return {
