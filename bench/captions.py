@@ -51,6 +51,7 @@ from bench.captions_sim import (
     word_latencies,
 )
 from server.asr import AsrPool, AsrSettings, WhisperTranscriber
+from server.settings import AsrConfig
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,7 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
 
     from server import keys
     from server.app import create_app
-    from server.settings import AsrConfig, Settings
+    from server.settings import Settings
 
     data_dir = Path(tempfile.mkdtemp(prefix="attune-bench-"))
     settings = Settings(
@@ -342,8 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--model", default=None)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=AsrConfig().cpu_threads, help="threads per ASR worker")
+    parser.add_argument("--workers", type=int, default=AsrConfig().num_workers, help="parallel ASR workers")
     parser.add_argument("--stagger", type=float, default=1.3, help="seconds between stream starts")
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--direct", action="store_true", help="feed CaptionStream directly (no WebRTC)")

