@@ -177,6 +177,13 @@ async def harness(settings: Settings) -> AsyncIterator[AppHarness]:
 
 
 @pytest.fixture
+async def live(settings: Settings) -> AsyncIterator[AppHarness]:
+    """Like ``harness``, with the caption engine and the real Whisper model running."""
+    async with TestServer(create_app(replace(settings, captions=True))) as server, TestClient(server) as client:
+        yield AppHarness(client)
+
+
+@pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(**changes: Any) -> Settings:
         return replace(Settings(data_dir=tmp_path / "data", captions=False), **changes)

@@ -5,28 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from dataclasses import replace
-
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from analysis.text_normalize import normalize_text
 from server import keys
-from server.app import create_app
-from server.settings import Settings
 from tests.conftest import DATA, AppHarness
 from tests.integration.test_uplink import offer_uplink, start_uplink
 
 JFK = DATA / "jfk" / "jfk.flac"
 JFK_WORDS = set(normalize_text((DATA / "jfk" / "jfk.txt").read_text()).split())
-
-
-@pytest.fixture
-async def live(settings: Settings) -> AsyncIterator[AppHarness]:
-    app = create_app(replace(settings, captions=True))
-    async with TestServer(app) as server, TestClient(server) as client:
-        yield AppHarness(client)
 
 
 def words_of(messages: list[dict], kind: str) -> set[str]:  # type: ignore[type-arg]

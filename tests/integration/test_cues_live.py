@@ -3,24 +3,10 @@ and the panel data and cues arrive on the counselor channel only."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
-
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
-
-from server.app import create_app
-from server.settings import Settings
 from tests.conftest import DATA, AppHarness
 from tests.integration.test_uplink import start_uplink
 
 FACE_CLIP = DATA / "grid_av_faces" / "bbaf2n.mpg"
-
-
-@pytest.fixture
-async def live(settings: Settings) -> AsyncIterator[AppHarness]:
-    async with TestServer(create_app(replace(settings, captions=True))) as server, TestClient(server) as client:
-        yield AppHarness(client)
 
 
 def panel(peer, kind: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
