@@ -24,7 +24,7 @@ from analysis.conversation import Role as ConversationRole
 from analysis.events import CaptionFinal, Cue, Severity
 from analysis.hints import HintPolicy
 from analysis.video import FaceCueEngine
-from analysis.voice import VoiceAnalyzer
+from analysis.voice import VoiceAnalyzer, VoiceSettings
 from analysis.words import LineAnalysis, WordCues
 from server.sessions import Participant, Role, Session
 
@@ -80,8 +80,10 @@ class SessionCues:
         cue_executor: Executor,
         video_executor: Executor,
         on_cue: Callable[[Session, Cue], None] | None = None,
+        voice_settings: VoiceSettings | None = None,
     ) -> None:
         self.session = session
+        self._voice_settings = voice_settings
         self._cue_executor = cue_executor
         self._video_executor = video_executor
         self._loop = asyncio.get_running_loop()
@@ -175,7 +177,7 @@ class SessionCues:
     def _voice(self, participant_id: str, role: Role) -> VoiceAnalyzer:
         voice = self.voices.get(participant_id)
         if voice is None:
-            voice = self.voices[participant_id] = VoiceAnalyzer(participant_id)
+            voice = self.voices[participant_id] = VoiceAnalyzer(participant_id, self._voice_settings)
             self.conversation.add_participant(participant_id, ConversationRole(role.value))
         return voice
 

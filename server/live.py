@@ -16,6 +16,7 @@ from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from analysis.events import CaptionEvent, CaptionFinal
+from analysis.voice import VoiceSettings
 from server.asr import AsrPool, AsrSettings, Transcriber
 from server.captioning import CaptionStream
 from server.cues import SessionCues
@@ -89,8 +90,9 @@ class LiveAnalysis:
         cues = self.cues.get(session.id)
         if cues is None:
             assert self.cue_executor is not None and self.video_executor is not None
+            voice = VoiceSettings(baseline_speech_s=self.settings.voice_baseline_s)
             cues = self.cues[session.id] = SessionCues(session, self.cue_executor, self.video_executor,
-                                                       self._store_cue)
+                                                       self._store_cue, voice)
         return cues
 
     def _store_cue(self, session: Session, cue: Any) -> None:

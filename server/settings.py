@@ -48,6 +48,8 @@ class Settings:
     ws_message_burst: int = 200
     uplink_audio_queue_chunks: int = 1000  # 20 ms chunks: 20 s of audio before the reader waits
     captions: bool = True
+    # Seconds of a speaker's own speech that form their voice baseline before voice cues can fire.
+    voice_baseline_s: float = 60.0
     asr: AsrConfig = field(default_factory=AsrConfig)
     log_level: str = "INFO"
     # Session records: sessions older than this are deleted automatically (0 keeps them until deleted).
@@ -144,6 +146,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_participants=_int(env, "ATTUNE_MAX_PARTICIPANTS", base.max_participants),
         reconnect_grace_s=_float(env, "ATTUNE_RECONNECT_GRACE_S", base.reconnect_grace_s),
         captions=_bool(env, "ATTUNE_CAPTIONS", base.captions),
+        voice_baseline_s=_float(env, "ATTUNE_VOICE_BASELINE_S", base.voice_baseline_s),
         asr=asr,
         log_level=(env.get("ATTUNE_LOG_LEVEL") or base.log_level).upper(),
         retention_days=_float(env, "ATTUNE_RETENTION_DAYS", base.retention_days),
