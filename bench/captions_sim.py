@@ -265,6 +265,7 @@ class LocalAgreement2(CaptionPolicy):
                 first_partial_s=1.0,
                 partial_step_s=1.0,
                 partial_beam_size=base.final_beam_size,
+                partial_window_pad_s=None,  # Whisper's 30 s window for every decode
                 final_hold_s=1e9,
                 max_buffer_s=15.0,
             ),
@@ -408,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu0 = time.process_time()
         run = simulate(
             audio,
-            lambda r: transcriber.transcribe(r.audio, prompt=r.prompt, beam_size=r.beam_size),
+            lambda r: transcriber.transcribe(r.audio, prompt=r.prompt, beam_size=r.beam_size,
+                                            window_s=r.window_s),
             vad,
             settings,
             fixed_delay_s=0.35 if args.record else None,

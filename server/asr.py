@@ -50,6 +50,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 AudioF32 = npt.NDArray[np.float32]
+FRAMES_PER_S = 100  # Whisper mel frames per second
+WHISPER_FRAMES = 3000
+MAX_NEW_TOKENS_BASE = 10  # tokens a short-window decode may produce: base + per second of audio
+MAX_NEW_TOKENS_PER_S = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,19 +97,44 @@ class Transcriber(Protocol):
     """Synchronous speech recogniser; called from worker threads only.
 
     ``audio``: float32 mono 16 kHz in [-1, 1]. ``prompt``: earlier text of the same speaker (may be
-    empty). ``beam_size``: None = the settings' default; 1 = greedy. Word timestamps are always returned.
+    empty). ``beam_size``: None = the settings' default; 1 = greedy. ``window_s``: seconds of encoder
+    input (at least the audio's length); None = Whisper's 30 s window. Word timestamps are always
+    returned.
     """
 
     def transcribe(
-        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None
+        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None
     ) -> TranscriptionResult: ...
+
+
+def _windowed_model_class() -> type[Any]:
+    """faster-whisper's ``WhisperModel`` with an encoder window chosen per call.
+
+    faster-whisper always pads the mel features to 3000 frames (30 s) before ``encode``; CTranslate2's
+    Whisper encoder accepts fewer frames, and its cost falls with them. The window for the calls of one
+    thread is set in ``frames.n`` (threads decode concurrently, each its own call); ``frames.encoded``
+    is the number of frames this thread's last encode received.
+    """
+    from faster_whisper import WhisperModel  # type: ignore[import-untyped]
+
+    class WindowedWhisperModel(WhisperModel):  # type: ignore[misc]
+        frames = threading.local()
+
+        def encode(self, features: np.ndarray[Any, Any]) -> Any:
+            n = getattr(self.frames, "n", None)
+            if n is not None and features.shape[-1] > n:
+                features = features[..., :n]
+            self.frames.encoded = features.shape[-1]
+            return super().encode(features)
+
+    return WindowedWhisperModel
 
 
 class WhisperTranscriber:
     """faster-whisper ``WhisperModel``; thread-safe for up to ``num_workers`` concurrent calls."""
 
     def __init__(self, settings: AsrSettings) -> None:
-        from faster_whisper import WhisperModel  # type: ignore[import-untyped]
+        WhisperModel = _windowed_model_class()
 
         self.settings = settings
         device = settings.device
@@ -131,16 +160,47 @@ class WhisperTranscriber:
         )
 
     def transcribe(
-        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None
+        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None
     ) -> TranscriptionResult:
         beam = beam_size or self.settings.beam_size
         language = self.settings.language if self.multilingual else "en"
+        frames = None
+        if window_s is not None:
+            # whole encoder positions (2 mel frames each), never shorter than the audio itself
+            seconds = max(window_s, len(audio) / SAMPLE_RATE + 0.02)
+            frames = 2 * int(np.ceil(seconds * FRAMES_PER_S / 2))
+            if frames >= WHISPER_FRAMES:
+                frames = None
+        self._model.frames.n = frames
+        try:
+            # Temperature fallback re-decodes up to 6 times; only worth it where the text is final (a
+            # full-window beam decode). Greedy and short-window decodes are partials, replaced a moment later.
+            fallback = beam > 1 and frames is None
+            # A short window's decode can loop ("modern, modern, ...") until Whisper's 448-token limit,
+            # 10x its normal cost: cap it above the fastest speech rate (English ~7 tokens/s; other
+            # languages take more tokens per word).
+            per_s = MAX_NEW_TOKENS_PER_S * (2 if self.multilingual else 1)
+            max_new_tokens = None if frames is None else MAX_NEW_TOKENS_BASE + int(
+                np.ceil(len(audio) / SAMPLE_RATE * per_s))
+            return self._transcribe(audio, prompt, beam, language, fallback, max_new_tokens)
+        finally:
+            self._model.frames.n = None
+
+    def encoded_frames(self) -> int | None:
+        """Mel frames the encoder received in this thread's last call (3000 = Whisper's 30 s window)."""
+        encoded: int | None = getattr(self._model.frames, "encoded", None)
+        return encoded
+
+    def _transcribe(
+        self, audio: AudioF32, prompt: str, beam: int, language: str | None, fallback: bool,
+        max_new_tokens: int | None,
+    ) -> TranscriptionResult:
         segments, info = self._model.transcribe(
             audio,
             language=language,
             beam_size=beam,
-            # greedy partials get no temperature fallback: a bad partial is replaced a moment later
-            temperature=0.0 if beam == 1 else (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+            temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if fallback else 0.0,
+            max_new_tokens=max_new_tokens,
             initial_prompt=prompt or None,
             condition_on_previous_text=False,
             word_timestamps=True,
@@ -165,7 +225,9 @@ class WhisperTranscriber:
 
 
 class FakeTranscriber:
-    """Test double: answers each call with ``respond(audio, prompt, beam_size)`` after ``delay_s``."""
+    """Test double: answers each call with ``respond(audio, prompt, beam_size)`` after ``delay_s``.
+
+    ``calls`` records (audio seconds, prompt, beam size, window seconds) of every call."""
 
     def __init__(
         self,
@@ -174,15 +236,15 @@ class FakeTranscriber:
     ) -> None:
         self._respond = respond
         self._delay_s = delay_s
-        self.calls: list[tuple[float, str, int | None]] = []  # (audio seconds, prompt, beam)
+        self.calls: list[tuple[float, str, int | None, float | None]] = []
         self._lock = threading.Lock()
 
     def transcribe(
-        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None
+        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None
     ) -> TranscriptionResult:
         with self._lock:
             index = len(self.calls)
-            self.calls.append((len(audio) / SAMPLE_RATE, prompt, beam_size))
+            self.calls.append((len(audio) / SAMPLE_RATE, prompt, beam_size, window_s))
         if self._delay_s:
             time.sleep(self._delay_s)
         if callable(self._respond):
@@ -243,6 +305,7 @@ class _Job:
 @dataclass(slots=True)
 class AsrMetrics:
     calls: int = 0
+    windowed_calls: int = 0  # decodes in a short encoder window (partials)
     failures: int = 0
     busy_s: float = 0.0  # worker seconds spent in inference
     wait_s: float = 0.0  # seconds jobs spent queued
@@ -300,17 +363,13 @@ class AsrPool:
     def in_flight(self) -> int:
         return self._running
 
-    @property
-    def has_spare_worker(self) -> bool:
-        """Nothing is waiting and a worker is free: extra decoding effort now costs no one latency."""
-        return self._queued == 0 and self._running < max(1, self.settings.num_workers)
-
     def snapshot(self) -> dict[str, float]:
         m = self.metrics
         return {
             "queue_depth": float(self._queued),
             "in_flight": float(self._running),
             "calls": float(m.calls),
+            "windowed_calls": float(m.windowed_calls),
             "failures": float(m.failures),
             "busy_s": m.busy_s,
             "wait_s": m.wait_s,
@@ -325,6 +384,7 @@ class AsrPool:
         *,
         prompt: str = "",
         beam_size: int | None = None,
+        window_s: float | None = None,
         stream_id: str = "",
         priority: int = 1,
     ) -> TranscriptionResult:
@@ -342,13 +402,14 @@ class AsrPool:
         job = _Job(
             stream_id=stream_id,
             priority=priority,
-            fn=lambda: transcriber.transcribe(audio, prompt=prompt, beam_size=beam_size),
+            fn=lambda: transcriber.transcribe(audio, prompt=prompt, beam_size=beam_size, window_s=window_s),
             future=loop.create_future(),
             queued_at=time.perf_counter(),
         )
         self._queues.setdefault(stream_id, collections.deque()).append(job)
         self._queued += 1
         self.metrics.audio_s += len(audio) / SAMPLE_RATE
+        self.metrics.windowed_calls += window_s is not None
         self._wake.set()
         return await job.future
 

@@ -46,10 +46,8 @@ class CaptionStream:
         time_offset_s: float = 0.0,
         settings: CaptionPolicySettings | None = None,
         max_backlog_s: float = 30.0,
-        spare_partial_beam_size: int = 5,
     ) -> None:
         self.stream_id = stream_id
-        self._spare_partial_beam_size = spare_partial_beam_size
         self.time_offset_s = time_offset_s
         self._pool = pool
         self._on_event = on_event
@@ -66,7 +64,6 @@ class CaptionStream:
         self._closing = False
         self._runner = asyncio.create_task(self._run(), name=f"captions-{stream_id}")
         self.decode_calls = 0
-        self.spare_beam_decodes = 0
         self.events_sent = 0
 
     # ------------------------------------------------------------------ public
@@ -152,17 +149,12 @@ class CaptionStream:
         if request is None:
             return
         self._request = request
-        beam_size = request.beam_size
-        if request.kind != "final" and self._pool.has_spare_worker:
-            # Partials settle into final lines, so they get beam search whenever the pool has room;
-            # under load they fall back to the policy's greedy decode and latency holds.
-            beam_size = max(beam_size, self._spare_partial_beam_size)
-        self.spare_beam_decodes += beam_size != request.beam_size
         self._decode = asyncio.create_task(
             self._pool.transcribe(
                 request.audio,
                 prompt=request.prompt,
-                beam_size=beam_size,
+                beam_size=request.beam_size,
+                window_s=request.window_s,
                 stream_id=self.stream_id,
                 priority=0 if request.kind == "final" else 1,
             )

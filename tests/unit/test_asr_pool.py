@@ -142,26 +142,23 @@ async def test_close_without_flush_stops_at_once() -> None:
     await pool.close()
 
 
-async def test_partials_get_beam_search_only_while_the_pool_has_a_spare_worker() -> None:
-    async def run(busy: bool) -> tuple[int, int]:
-        fake = FakeTranscriber(lambda a, p, b: words_result(a), delay_s=0.05)
-        pool = AsrPool(AsrSettings(num_workers=1), transcriber=fake)
-        await pool.start()
-        # Other streams keep the single worker busy (and the queue non-empty) for the whole test.
-        hogs = [asyncio.ensure_future(pool.transcribe(np.zeros(160, np.float32), stream_id=f"hog{i}"))
-                for i in range(40 if busy else 0)]
-        stream = CaptionStream(pool, "p-beam", lambda e: None)
-        audio = load_jfk()[: 16000 * 3]
-        for k in range(0, len(audio), 1600):  # four times real time, so partials are due on the way
-            stream.feed(audio[k : k + 1600])
-            await asyncio.sleep(0.025)
-        await stream.close(flush=False)
-        for hog in hogs:
-            hog.cancel()
-        await pool.close()
-        return stream.decode_calls, stream.spare_beam_decodes
-
-    calls, spare = await run(busy=False)
-    assert calls and spare > 0  # an idle pool: partials were decoded with beam search
-    calls, spare = await run(busy=True)
-    assert calls and spare == 0  # a busy pool: greedy partials, as the policy asks
+async def test_the_stream_decodes_partials_in_short_windows_and_finals_in_whisper_s_30_s() -> None:
+    fake = FakeTranscriber(lambda a, p, b: words_result(a), delay_s=0.02)
+    pool = AsrPool(AsrSettings(num_workers=2), transcriber=fake)
+    await pool.start()
+    stream = CaptionStream(pool, "p-window", lambda e: None)
+    audio = load_jfk()
+    for k in range(0, len(audio), 1600):  # four times real time, so partials are due on the way
+        stream.feed(audio[k : k + 1600])
+        await asyncio.sleep(0.025)
+    stream.feed(np.zeros(16000, np.int16))
+    await stream.close(flush=True)
+    await pool.close()
+    partials = [(beam, window, seconds) for seconds, _, beam, window in fake.calls if window is not None]
+    finals = [(beam, window) for _, _, beam, window in fake.calls if window is None]
+    assert len(partials) >= 3 and finals and set(finals) == {(5, None)}
+    assert {beam for beam, _, _ in partials} == {5}
+    # each partial's window holds its audio plus a second, rounded up to whole seconds, at least 5 s
+    assert all(window is not None and max(5.0, seconds + 1.0) - 1e-9 <= window <= max(5.0, seconds + 2.0)
+               for _, window, seconds in partials)
+    assert pool.metrics.windowed_calls == len(partials)

@@ -213,6 +213,26 @@ def test_words_settle_within_a_couple_of_seconds() -> None:
     assert float(np.median(lat)) <= 2.5
 
 
+def test_partials_ask_for_a_short_encoder_window_and_finals_for_whisper_s_full_one() -> None:
+    words = [f"word{i}" for i in range(40)]  # 16 s of speech, then silence
+    speech = ScriptedSpeech(words, start_s=1.0)
+    settings = CaptionPolicySettings(max_buffer_s=30.0, hard_buffer_s=30.0)  # let the buffer grow
+    _, requests = drive(CaptionPolicy("s", settings), 20 * SAMPLE_RATE, speech.vad(20), speech, 0.3)
+    partials = [r for r in requests if r.kind == "partial"]
+    final_requests = [r for r in requests if r.kind == "final"]
+    assert partials and final_requests and all(r.window_s is None for r in final_requests)
+    for r in partials:
+        audio_s = r.end_s - r.start_s
+        assert r.window_s is not None
+        # audio + 1 s of padding in whole seconds, at least 5 s
+        assert r.window_s == max(5.0, float(np.ceil(audio_s + 1.0)))
+    assert {r.window_s for r in partials} >= {5.0, 10.0, 15.0}  # the window grows with the buffer
+    policy = CaptionPolicy("s")
+    assert policy.partial_window_s(29.5) is None  # as long as Whisper's own window: no window
+    off = CaptionPolicy("s", CaptionPolicySettings(partial_window_pad_s=None))
+    assert off.partial_window_s(2.0) is None
+
+
 def test_prompt_is_this_utterances_settled_text_before_the_trimmed_buffer() -> None:
     first = ScriptedSpeech(["hello", "there", "my", "friend"], start_s=1.0)
     long_talk = ScriptedSpeech([f"word{i}" for i in range(60)], start_s=3.8)  # after a 1.2 s pause

