@@ -17,10 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from .flows import COUNSELOR_EMAIL, COUNSELOR_PASSWORD
 from .media import to_wav, to_y4m
+
+# expect() has its own 5 s default; on a loaded 2-core CI machine a page step can take longer (these are
+# not timing tests: bounds that matter are asserted explicitly).
+expect.set_options(timeout=15_000)
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
