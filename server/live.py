@@ -36,7 +36,8 @@ def asr_settings(settings: Settings) -> AsrSettings:
         compute_type=cfg.compute_type,
         cpu_threads=cfg.cpu_threads,
         num_workers=cfg.num_workers,
-        language=cfg.language or None,
+        # "auto": a multilingual model detects the language of each decode
+        language=None if cfg.language.strip().lower() in ("", "auto") else cfg.language,
         beam_size=cfg.beam_size,
     )
 

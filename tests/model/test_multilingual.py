@@ -22,6 +22,8 @@ import pytest
 from analysis.events import CaptionEvent, CaptionFinal
 from server.asr import AsrPool, AsrSettings, WhisperTranscriber
 from server.captioning import CaptionStream
+from server.live import asr_settings
+from server.settings import settings_from_env
 
 pytestmark = pytest.mark.model
 
@@ -85,8 +87,13 @@ def test_a_multilingual_model_by_path_transcribes_the_language_it_is_told(base_m
     assert {"parque", "tiempo"} <= set(words(result.text))
 
 
-def test_without_a_language_the_model_detects_it(base_model_dir: Path) -> None:
-    transcriber = WhisperTranscriber(AsrSettings(model=str(base_model_dir), language=None, cpu_threads=2))
+def test_language_auto_lets_the_model_detect_it(base_model_dir: Path, tmp_path: Path) -> None:
+    settings = settings_from_env(
+        {"ATTUNE_MODEL": str(base_model_dir), "ATTUNE_LANGUAGE": "auto", "ATTUNE_DATA_DIR": str(tmp_path)}
+    )
+    asr = asr_settings(settings)
+    assert asr.language is None
+    transcriber = WhisperTranscriber(asr)
     es = transcriber.transcribe(spanish().astype(np.float32) / 32768)
     en = transcriber.transcribe(english().astype(np.float32) / 32768)
     assert (es.language, en.language) == ("es", "en")
