@@ -28,6 +28,7 @@ import numpy.typing as npt
 from analysis.captions import (
     SAMPLE_RATE,
     VAD_WINDOW_SAMPLES,
+    WHISPER_WINDOW_S,
     AsrSegment,
     AsrWord,
     TranscriptionResult,
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 
 AudioF32 = npt.NDArray[np.float32]
 FRAMES_PER_S = 100  # Whisper mel frames per second
-WHISPER_FRAMES = 3000
+WHISPER_FRAMES = int(WHISPER_WINDOW_S * FRAMES_PER_S)
 MAX_NEW_TOKENS_BASE = 10  # tokens a short-window decode may produce: base + per second of audio
 MAX_NEW_TOKENS_PER_S = 10
 
@@ -297,6 +298,7 @@ class AsrBusyError(RuntimeError):
 class _Job:
     stream_id: str
     priority: int
+    windowed: bool
     fn: Callable[[], TranscriptionResult]
     future: asyncio.Future[TranscriptionResult]
     queued_at: float
@@ -402,6 +404,7 @@ class AsrPool:
         job = _Job(
             stream_id=stream_id,
             priority=priority,
+            windowed=window_s is not None,
             fn=lambda: transcriber.transcribe(audio, prompt=prompt, beam_size=beam_size, window_s=window_s),
             future=loop.create_future(),
             queued_at=time.perf_counter(),
@@ -409,7 +412,6 @@ class AsrPool:
         self._queues.setdefault(stream_id, collections.deque()).append(job)
         self._queued += 1
         self.metrics.audio_s += len(audio) / SAMPLE_RATE
-        self.metrics.windowed_calls += window_s is not None
         self._wake.set()
         return await job.future
 
@@ -468,6 +470,7 @@ class AsrPool:
             finally:
                 self._running -= 1
                 self.metrics.calls += 1
+                self.metrics.windowed_calls += job.windowed
                 self.metrics.busy_s += time.perf_counter() - started
                 self.metrics.per_stream_calls[job.stream_id] = (
                     self.metrics.per_stream_calls.get(job.stream_id, 0) + 1

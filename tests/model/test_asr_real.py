@@ -8,21 +8,19 @@ lines, cut words) lands far above it.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import re
-import wave
 from pathlib import Path
 
 import jiwer
 import numpy as np
 import pytest
 
-from analysis.captions import CaptionPolicySettings
-from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial
+from analysis.events import CaptionFinal, CaptionPartial
 from analysis.text_normalize import normalize_text
 from server.asr import AsrPool, AsrSettings, StreamingVad, WhisperTranscriber
-from server.captioning import CaptionStream
+
+from .streaming import load, read_wav, stream
 
 pytestmark = pytest.mark.model
 
@@ -49,37 +47,8 @@ def references() -> dict[str, str]:
         return {r["path"]: r["reference"] for r in csv.DictReader(f, delimiter="\t")}
 
 
-def load(path: Path) -> np.ndarray:
-    from faster_whisper import decode_audio
-
-    audio = decode_audio(str(path), sampling_rate=16000)
-    return np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
-
-
-def read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as w:
-        assert w.getframerate() == 16000 and w.getnchannels() == 1
-        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").copy()
-
-
-# Greedy partials in a short encoder window (the default) and in Whisper's full 30 s window.
+# Partials in a short encoder window (the default) and in Whisper's full 30 s window.
 PARTIAL_WINDOWS = pytest.mark.parametrize("window_pad", [1.0, None], ids=["short-window", "full-window"])
-
-
-async def stream(
-    pool: AsrPool, audio: np.ndarray, *, speed: float = 4.0, window_pad: float | None = 1.0
-) -> list[CaptionEvent]:
-    """Feed 20 ms chunks at ``speed`` x real time, with silence around, and collect the events."""
-    events: list[CaptionEvent] = []
-    settings = CaptionPolicySettings(partial_window_pad_s=window_pad)
-    s = CaptionStream(pool, "p-test", events.append, time_offset_s=100.0, settings=settings)
-    padded = np.concatenate([np.zeros(8000, np.int16), audio, np.zeros(24000, np.int16)])
-    for k in range(0, len(padded), 320):
-        s.feed(padded[k : k + 320])
-        await asyncio.sleep(0.02 / speed)
-    await s.close(flush=True)
-    assert s.dropped_s == 0.0 and s.backlog_s == 0.0
-    return events
 
 
 @PARTIAL_WINDOWS

@@ -8,22 +8,21 @@ upload fails loudly instead of testing something else.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import importlib.resources
 import re
 import shutil
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from analysis.events import CaptionEvent, CaptionFinal
+from analysis.events import CaptionFinal
 from server.asr import AsrPool, AsrSettings, WhisperTranscriber
-from server.captioning import CaptionStream
 from server.live import asr_settings
 from server.settings import settings_from_env
+
+from .streaming import load, read_wav, stream
 
 pytestmark = pytest.mark.model
 
@@ -55,21 +54,12 @@ def words(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold())
 
 
-def read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as w:
-        assert w.getframerate() == 16000 and w.getnchannels() == 1
-        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").copy()
-
-
 def spanish() -> np.ndarray:
     return read_wav(DATA / "multilingual" / "es_parque.wav")
 
 
 def english() -> np.ndarray:
-    from faster_whisper import decode_audio
-
-    audio = decode_audio(str(DATA / "jfk" / "jfk.flac"), sampling_rate=16000)
-    return np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
+    return load(DATA / "jfk" / "jfk.flac")
 
 
 def overlap(reference: str, hypothesis: str) -> float:
@@ -103,14 +93,8 @@ def test_language_auto_lets_the_model_detect_it(base_model_dir: Path, tmp_path: 
 async def test_live_captions_in_spanish_through_the_caption_engine(base_model_dir: Path) -> None:
     pool = AsrPool(AsrSettings(model=str(base_model_dir), language="es", cpu_threads=2))
     await pool.start()
-    events: list[CaptionEvent] = []
-    stream = CaptionStream(pool, "p-es", events.append)
-    audio = np.concatenate([np.zeros(8000, np.int16), spanish(), np.zeros(24000, np.int16)])
     try:
-        for k in range(0, len(audio), 320):
-            stream.feed(audio[k : k + 320])
-            await asyncio.sleep(0.005)
-        await stream.close(flush=True)
+        events = await stream(pool, spanish())
     finally:
         await pool.close()
     text = " ".join(e.text for e in events if isinstance(e, CaptionFinal))
