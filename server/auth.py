@@ -177,13 +177,21 @@ def _client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-async def login(request: web.Request) -> web.Response:
+async def credentials_body(request: web.Request) -> dict[str, Any] | web.Response:
+    """The JSON body of a login or new account, with string ``email`` and ``password``, or a 400 answer."""
     try:
         body: Any = await request.json()
     except ValueError:
         return json_error(400, "bad_json", "The body must be JSON.")
     if not (isinstance(body, dict) and isinstance(body.get("email"), str) and isinstance(body.get("password"), str)):
         return json_error(400, "bad_request", "Send an e-mail address and a password.")
+    return body
+
+
+async def login(request: web.Request) -> web.Response:
+    body = await credentials_body(request)
+    if isinstance(body, web.Response):
+        return body
     email = body["email"].strip().lower()[:254]
     limiter = request.app[login_limiter]
     limit_keys = [f"ip:{_client_address(request)}", f"email:{email}"]

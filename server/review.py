@@ -22,7 +22,7 @@ from aiohttp import web
 
 from server import audit, keys
 from server.accounts import AccountError, create_account
-from server.auth import account_view, current_login, json_error, require_account, setup_auth
+from server.auth import account_view, credentials_body, current_login, json_error, require_account, setup_auth
 from server.crypto import FieldCipher
 from server.export import FORMATS
 from server.openapi import openapi_document
@@ -244,12 +244,9 @@ async def add_account(request: web.Request) -> web.Response:
     account = await require_account(request)
     if not account.is_admin:
         return json_error(403, "forbidden", "Only an admin can create accounts.")
-    try:
-        body: Any = await request.json()
-    except ValueError:
-        return json_error(400, "bad_json", "The body must be JSON.")
-    if not (isinstance(body, dict) and isinstance(body.get("email"), str) and isinstance(body.get("password"), str)):
-        return json_error(400, "bad_request", "Send an e-mail address and a password.")
+    body = await credentials_body(request)
+    if isinstance(body, web.Response):
+        return body
     is_admin = body.get("is_admin", False)
     if not isinstance(is_admin, bool):
         return json_error(400, "bad_request", "is_admin must be true or false.")

@@ -16,7 +16,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -33,24 +32,10 @@ from analysis.expression import (
 )
 from analysis.face import RIGID_LANDMARKS, FaceBox, FaceMeshObserver, FaceObservation, observation_from_landmarks
 from analysis.video import ExpressionSettings, ExpressionTrend, FaceCueEngine, FaceCueSettings
+from bench.video import CLIPS, FPS, Frame, decode, played
 
 REPO = Path(__file__).resolve().parents[2]
-GRID = REPO / "tests" / "data" / "grid_av_faces"
-CLIPS = ("bbaf2n", "id2_vcd_swwp2s", "lwbsza", "swiz3n")
-FPS = 5
-Frame = npt.NDArray[np.uint8]
 FloatArray = npt.NDArray[np.float64]
-
-
-def decode(name: str) -> list[Frame]:
-    with av.open(str(GRID / f"{name}.mpg")) as container:
-        return [f.to_ndarray(format="rgb24", width=320, height=240) for f in container.decode(video=0)]
-
-
-def played(frames: list[Frame], duration_s: float) -> list[Frame]:
-    """The 25 fps clip played back and forth for ``duration_s`` and sampled at 5 fps."""
-    back_and_forth = frames + frames[-2:0:-1]
-    return [back_and_forth[(k * 25 // FPS) % len(back_and_forth)] for k in range(round(duration_s * FPS))]
 
 
 @pytest.fixture(scope="module")
