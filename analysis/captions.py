@@ -187,6 +187,11 @@ class CaptionPolicySettings:
     min_avg_logprob: float = -1.4
     max_compression_ratio: float = 2.4
     max_ngram_repeats: int = 2  # a phrase said 3+ times in a row is cut after the 2nd
+    # A partial's audio ends mid-speech, and Whisper may squeeze an invented ending ("Thank you very
+    # much.") into its last instant: improbable, near-zero-length words. Trailing words scoring this
+    # much on faster-whisper's word anomaly score are left out of a partial (they come back in the
+    # next one if real).
+    partial_tail_anomaly_score: float = 1.0
     repeat_guard_words: int = 5  # a new utterance repeating this many recent words verbatim is dropped
 
 
@@ -243,8 +248,11 @@ class _Utterance:
         return [w.key for w in (self.finalised + self.stable)[-n:]]
 
 
-def guard_segments(result: TranscriptionResult, settings: CaptionPolicySettings) -> list[AsrWord]:
-    """Words of the segments that pass the hallucination guard, with repetition loops cut."""
+def guard_segments(
+    result: TranscriptionResult, settings: CaptionPolicySettings, *, partial: bool = False
+) -> list[AsrWord]:
+    """Words of the segments that pass the hallucination guard, with repetition loops cut (and, for a
+    partial, an improbable tail)."""
     words: list[AsrWord] = []
     for seg in result.segments:
         if seg.no_speech_prob > settings.no_speech_prob and seg.avg_logprob < settings.no_speech_logprob:
@@ -256,7 +264,22 @@ def guard_segments(result: TranscriptionResult, settings: CaptionPolicySettings)
         if seg.compression_ratio > settings.max_compression_ratio:
             continue
         words.extend(w for w in seg.words if word_key(w.text))
-    return _cut_repetition(words, settings.max_ngram_repeats)
+    words = _cut_repetition(words, settings.max_ngram_repeats)
+    if partial:
+        while words and word_anomaly_score(words[-1]) >= settings.partial_tail_anomaly_score:
+            words.pop()
+    return words
+
+
+def word_anomaly_score(word: AsrWord) -> float:
+    """faster-whisper's score for hallucinated words: improbable, very short or very long ones."""
+    duration = word.end_s - word.start_s
+    score = 1.0 if word.probability < 0.15 else 0.0
+    if duration < 0.133:
+        score += (0.133 - duration) * 15
+    if duration > 2.0:
+        score += duration - 2.0
+    return score
 
 
 def _cut_repetition(words: list[AsrWord], max_repeats: int) -> list[AsrWord]:
@@ -412,7 +435,7 @@ class CaptionPolicy:
         words = [
             _Word(w.text.strip(), request.start_s + w.start_s, request.start_s + w.end_s,
                   glued=not w.text[:1].isspace())
-            for w in guard_segments(result, self.settings)
+            for w in guard_segments(result, self.settings, partial=request.kind == "partial")
         ]
         # Whisper pads the end of an utterance with stock phrases ("Thank you.") set in the trailing
         # silence: a word must start while the VAD still heard speech.

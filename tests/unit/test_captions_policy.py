@@ -319,6 +319,24 @@ def test_guard_cuts_repetition_loops() -> None:
     assert kept == ["I", "said", "go", "on", "go", "on"]
 
 
+def test_a_partial_drops_an_invented_ending_squeezed_into_its_last_instant() -> None:
+    # tiny.en's real words for a partial of LibriSpeech 1089-134686-0000 cut after "thick" (10.8 s, beam 5,
+    # short window): the last four are improbable or have no duration.
+    words = (
+        AsrWord(" in", 10.1, 10.3, 0.9),
+        AsrWord(" thick", 10.3, 10.58, 0.7),
+        AsrWord(" Thank", 10.58, 10.76, 0.0),
+        AsrWord(" you", 10.76, 10.76, 0.98),
+        AsrWord(" very", 10.76, 10.76, 0.12),
+        AsrWord(" much.", 10.76, 10.76, 0.98),
+    )
+    res = TranscriptionResult((AsrSegment("", 10.0, 10.8, -1.36, 0.53, 1.2, words),), "en", 10.8)
+    settings = CaptionPolicySettings()
+    assert [w.text.strip() for w in guard_segments(res, settings, partial=True)] == ["in", "thick"]
+    # a final ends in silence the VAD confirmed; there the speech-end filter does this job
+    assert len(guard_segments(res, settings)) == 6
+
+
 def test_recorded_noise_and_music_outputs_are_all_rejected_or_empty() -> None:
     rec = json.loads((ASR / "signals.json").read_text())
     assert rec["results"], "recording holds forced decodes of generated noise and music-like signals"
