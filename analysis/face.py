@@ -1,9 +1,7 @@
-"""Face landmarks and head pose from one RGB frame, behind a small typed wrapper around MediaPipe.
+"""What one video frame shows of a face: head pose, iris offset and skull-fixed points, from landmarks.
 
-MediaPipe 0.10.21 bundles its face detector and face mesh (with iris refinement) inside the wheel, so
-nothing is downloaded. A ``FaceMeshObserver`` owns one MediaPipe graph; graphs keep tracking state
-between frames and are not thread-safe, so each observer must be used by one thread at a time (give
-each participant its own observer and call it from one worker thread, or guard it with a lock).
+Pure geometry on the 478 face-mesh landmarks. The landmarks themselves come from a ``FaceObserver``
+(``server.media.face_mesh.FaceMeshObserver`` runs MediaPipe's face mesh; tests pass recorded ones).
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-import mediapipe as mp  # type: ignore[import-untyped]
 import numpy as np
 import numpy.typing as npt
 
@@ -64,39 +61,6 @@ class FaceObserver(Protocol):
     def observe(self, frame_rgb: RgbFrame) -> FaceObservation | None: ...
 
     def close(self) -> None: ...
-
-
-class FaceMeshObserver:
-    """MediaPipe face mesh (one face, iris refinement, tracking between frames) plus head pose."""
-
-    def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5) -> None:
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=False,
-            max_num_faces=1,
-            refine_landmarks=True,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-        )
-
-    def observe(self, frame_rgb: RgbFrame) -> FaceObservation | None:
-        points = self.landmarks(frame_rgb)
-        return None if points is None else observation_from_landmarks(points)
-
-    def landmarks(self, frame_rgb: RgbFrame) -> FloatArray | None:
-        """The 478 landmarks of the most prominent face as (478, 3) pixels, or None without a face."""
-        if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8:
-            raise ValueError(f"expected (H, W, 3) uint8 RGB, got {frame_rgb.shape} {frame_rgb.dtype}")
-        faces = self._mesh.process(np.ascontiguousarray(frame_rgb)).multi_face_landmarks
-        if not faces:
-            return None
-        height, width = frame_rgb.shape[:2]
-        # MediaPipe's z shares x's scale (fractions of the image width).
-        return np.array(
-            [(lm.x * width, lm.y * height, lm.z * width) for lm in faces[0].landmark], dtype=np.float64
-        )
-
-    def close(self) -> None:
-        self._mesh.close()
 
 
 def observation_from_landmarks(points_px: FloatArray) -> FaceObservation:

@@ -1,19 +1,21 @@
 """Nonverbal cues from a client's uplink video: face out of view, looking away, restlessness.
 
-``FaceCueEngine(participant_id).feed(frame_rgb, at_s)`` takes small RGB frames (about 320x240, at most
+``FaceCueEngine(participant_id, observer).feed(frame_rgb, at_s)`` takes small RGB frames (about 320x240, at most
 5 fps) with their stream time and returns calm, sustained cues; ``features`` holds the latest
 per-frame measurements for the counselor's panel. Everything is judged against the client's own
 running baseline (their usual head pose and their usual amount of movement in this session), because
 camera placement and temperament differ far more between people than within one session.
 
-Threading: the engine owns one MediaPipe graph, which keeps tracking state and is not thread-safe.
-Create one engine per participant and call ``feed`` from one thread at a time (a per-participant
-single-thread executor, or a lock around ``feed``); ``close()`` releases the graph.
+Threading: the observer the live session gives the engine (MediaPipe's face mesh, from
+``server.media.face_mesh``) keeps tracking state and is not thread-safe. Create one engine per
+participant and call ``feed`` from one thread at a time (a per-participant single-thread executor, or a
+lock around ``feed``); ``close()`` closes the observer.
 
 Facial expression is an optional, low-rate stage (``FaceCueSettings.expression``; None turns it
-off): twice a second, while the face is in view and facing the camera, ``analysis.expression``
-estimates expression class probabilities; ``ExpressionTrend`` smooths them over ~30 s and compares the
-share of tense-looking classes with the client's own earlier share. It only ever raises INFO cues,
+off, as does giving no classifier): twice a second, while the face is in view and facing the camera,
+an ``analysis.expression.ExpressionClassifier`` estimates expression class probabilities;
+``ExpressionTrend`` smooths them over ~30 s and compares the share of tense-looking classes with the
+client's own earlier share. It only ever raises INFO cues,
 phrased as a weak, tentative signal: the model is small, trained on other people's photos, reads
 speech mouth movement as expression changes, and reads some neutral faces as sad or afraid.
 """
@@ -30,13 +32,8 @@ from typing import Any
 import numpy as np
 
 from analysis.events import Cue, Severity
-from analysis.expression import (
-    EXPRESSION_LABELS,
-    ExpressionClassifier,
-    ExpressionEstimator,
-    as_labelled,
-)
-from analysis.face import FaceMeshObserver, FaceObservation, FaceObserver, FloatArray, RgbFrame
+from analysis.expression import EXPRESSION_LABELS, ExpressionClassifier, as_labelled
+from analysis.face import FaceObservation, FaceObserver, FloatArray, RgbFrame
 
 log = logging.getLogger(__name__)
 
@@ -506,24 +503,24 @@ class ExpressionStage:
 
 
 class FaceCueEngine:
-    """MediaPipe face mesh plus ``FaceCueTracker`` (and, unless ``settings.expression`` is None, the
-    expression stage) for one participant; see the module docstring on threading. ``observer`` and
-    ``expression`` replace the MediaPipe observer and the expression model, for tests."""
+    """A ``FaceObserver`` (landmarks per frame) plus ``FaceCueTracker`` and, when both
+    ``settings.expression`` and an ``expression`` classifier are given, the expression stage, for one
+    participant; see the module docstring on threading. The live session passes MediaPipe's face mesh
+    and fer's model (``server.media``); tests pass recorded observations."""
 
     def __init__(
         self,
         participant_id: str,
-        settings: FaceCueSettings | None = None,
-        observer: FaceObserver | None = None,
+        observer: FaceObserver,
         expression: ExpressionClassifier | None = None,
+        settings: FaceCueSettings | None = None,
     ) -> None:
         self.tracker = FaceCueTracker(participant_id, settings)
         expression_settings = self.tracker.settings.expression
         self.expression: ExpressionStage | None = None
-        if expression_settings is not None:
-            classifier = expression if expression is not None else ExpressionEstimator()
-            self.expression = ExpressionStage(participant_id, expression_settings, classifier)
-        self._observer: FaceObserver = observer if observer is not None else FaceMeshObserver()
+        if expression_settings is not None and expression is not None:
+            self.expression = ExpressionStage(participant_id, expression_settings, expression)
+        self._observer = observer
         self._features: FaceFrameFeatures | None = None
 
     @property

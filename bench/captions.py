@@ -50,7 +50,7 @@ from bench.captions_sim import (
     summarize,
     word_latencies,
 )
-from server.asr import AsrPool, AsrSettings, WhisperTranscriber
+from server.live.asr import AsrPool, AsrSettings, WhisperTranscriber
 from server.settings import AsrConfig
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def to_int16(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
 # ------------------------------------------------------------------------------------------ direct path
 async def run_direct(lanes: list[list[Prepared]], settings: AsrSettings, stagger_s: float
                      ) -> tuple[list[LaneLog], dict[str, float]]:
-    from server.captioning import CaptionStream
+    from server.live.caption_stream import CaptionStream
 
     pool = AsrPool(settings)
     await pool.start()
@@ -206,8 +206,11 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
     from aiohttp import web
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from server import keys
+    from server.accounts.passwords import create_account
+    from server.accounts.repository import ACCOUNTS
     from server.app import create_app
+    from server.live.engine import LIVE
+    from server.session.registry import SESSIONS
     from server.settings import Settings
 
     data_dir = Path(tempfile.mkdtemp(prefix="attune-bench-"))
@@ -224,11 +227,10 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     base = f"http://127.0.0.1:{port}"
-    registry = app[keys.sessions]
-    from server.accounts import create_account
+    registry = app[SESSIONS]
 
     email, password = "bench@example.org", "bench-password-long-enough-1"
-    await create_account(app[keys.store], email, password, is_admin=True)
+    await create_account(app[ACCOUNTS], email, password, is_admin=True)
 
     async def one_lane(index: int, clips: list[Prepared], http: aiohttp.ClientSession) -> LaneLog:
         await asyncio.sleep(index * stagger_s)
@@ -271,12 +273,12 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
 
             reader = asyncio.create_task(read())
             await track.finished.wait()
-            stream = app[keys.live].streams.get((session.id, participant.id))
+            stream = app[LIVE].streams.get((session.id, participant.id))
             caption_dropped = stream.dropped_s if stream is not None else 0.0
             await ws.send_json({"type": "uplink_stop"})
             # the server flushes the stream on stop: wait until it is gone, then for its last messages
             async with asyncio.timeout(120):
-                while (session.id, participant.id) in app[keys.live].streams:  # noqa: ASYNC110
+                while (session.id, participant.id) in app[LIVE].streams:  # noqa: ASYNC110
                     await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)
             reader.cancel()
@@ -291,7 +293,7 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
                 return await one_lane(i, clips, http)
 
         logs = await asyncio.gather(*(lane_with_own_login(i, c) for i, c in enumerate(lanes)))
-        pool = app[keys.live].pool
+        pool = app[LIVE].pool
         metrics: dict[str, float] = pool.snapshot() if pool is not None else {}
     finally:
         await runner.cleanup()

@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from server.asr import AsrSettings, StreamingVad, WhisperTranscriber
+    from server.live.asr import AsrSettings, StreamingVad, WhisperTranscriber
 
     overrides: dict[str, Any] = {}
     for item in args.set:

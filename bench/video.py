@@ -25,9 +25,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from analysis.expression import ExpressionEstimator
-from analysis.face import FaceBox, FaceMeshObserver, observation_from_landmarks
+from analysis.face import FaceBox, observation_from_landmarks
 from analysis.video import ExpressionSettings, ExpressionStage, FaceCueTracker
+from server.media.expression_model import ExpressionEstimator
+from server.media.face_mesh import FaceMeshObserver
 
 REPO = Path(__file__).resolve().parent.parent
 GRID = REPO / "tests" / "data" / "grid_av_faces"

@@ -8,8 +8,10 @@ bash scripts/setup.sh --test
 
 echo "== ruff" >&2
 .venv/bin/ruff check server analysis bench tests
-echo "== mypy (strict on analysis/)" >&2
-.venv/bin/mypy analysis
+echo "== import contracts (layers of server/, a pure analysis/)" >&2
+.venv/bin/lint-imports
+echo "== mypy (strict on analysis/ and server/)" >&2
+.venv/bin/mypy server analysis
 
 echo "== pytest" >&2
 mkdir -p artifacts

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     add_cli_arguments(serve_parser)
     text_parser = sub.add_parser("analyze-text", help="run the text cues over a JSONL transcript")
     text_parser.add_argument("file", help="JSONL file, one {role, speaker, text} object per line; - for stdin")
-    from server.accounts import add_create_counselor_parser, create_counselor_main
+    from server.accounts.cli import add_create_counselor_parser, create_counselor_main
 
     add_create_counselor_parser(sub)
     args, rest = parser.parse_known_args(argv)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return create_counselor_main(args)
     if args.command == "analyze-text":
-        from server.analyze_text import main as analyze_text_main
+        from server.live.analyze_text import main as analyze_text_main
 
         return analyze_text_main([args.file, *rest])
     parser.error(f"unknown command {args.command}")

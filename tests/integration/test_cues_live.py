@@ -21,7 +21,9 @@ async def test_panel_data_flows_to_the_counselor_only(live: AppHarness) -> None:
     pc, _ = await start_uplink(client, FACE_CLIP)
     try:
         video = await counselor.expect(
-            "counselor", lambda m: m["event"]["kind"] == "video_state" and m["event"]["face_present"], timeout=20
+            "counselor",
+            lambda m: m["event"]["kind"] == "video_state" and m["event"]["features"]["face_present"],
+            timeout=20,
         )
         assert video["event"]["participant_id"] == pid
         line = await counselor.expect(

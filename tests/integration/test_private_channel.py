@@ -66,13 +66,15 @@ async def test_hostile_client_never_receives_counselor_events(harness: AppHarnes
 
 async def test_crisis_alert_reaches_the_counselor_and_never_the_client(harness: AppHarness) -> None:
     from analysis.events import CaptionFinal
-    from server import keys
+    from server.live.engine import LIVE
+    from server.records.context import RECORDS
+    from server.session.registry import SESSIONS
 
     s, counselor, _, client, clw = await harness.admitted_pair()
     await client.send(type="consent", granted=True, version=clw["consent"]["version"])
     await client.expect("consent_recorded")
-    live = harness.app[keys.live]
-    session = harness.app[keys.sessions].sessions[s["session_id"]]
+    live = harness.app[LIVE]
+    session = harness.app[SESSIONS].sessions[s["session_id"]]
     participant = session.participants[clw["you"]["participant_id"]]
     # A final line as the caption engine would deliver it, through the same routing as live speech.
     said = "Honestly I want to end it all, everyone would be better off without me."
@@ -97,5 +99,5 @@ async def test_crisis_alert_reaches_the_counselor_and_never_the_client(harness: 
     # The client sees the caption itself (it is their own speech), never the alert about it.
     assert any(m.get("type") == "caption" for m in client.inbox)
     assert not any("alert" in json.dumps(m) for m in client.inbox)
-    stored = await harness.app[keys.store].cues(s["session_id"])
+    stored = await harness.app[RECORDS].cues(s["session_id"])
     assert [c.severity for c in stored].count("urgent") == 2

@@ -7,7 +7,8 @@ import json
 
 import aiohttp
 
-from server import keys
+from server.records.context import RECORDS
+from server.session.registry import SESSIONS
 from tests.conftest import AppHarness
 
 
@@ -200,7 +201,7 @@ async def test_token_pages(harness: AppHarness, make_settings) -> None:  # type:
     assert swapped.status == 404
 
     # Expired invite: move the registry's clock past the expiry.
-    registry = harness.app[keys.sessions]
+    registry = harness.app[SESSIONS]
     registry.wall_clock = lambda: s["expires_at"] + 1
     expired = await harness.client.get(f"/join/{s['invite_token']}")
     assert expired.status == 410 and "expired" in (await expired.text()).lower()
@@ -225,9 +226,9 @@ async def test_consent_is_recorded_with_version_and_time(harness: AppHarness) ->
     await client.send(type="consent", granted=True, version="1999-01-01")
     assert (await client.expect("error"))["code"] == "bad_message"
 
-    store = harness.app[keys.store]
+    store = harness.app[RECORDS]
     events = await store.consent_events(s["session_id"])
-    assert [(e.state, e.text_version) for e in events if e.participant_id == clw["you"]["participant_id"]] == [
+    assert [(e.state, e.version) for e in events if e.participant_id == clw["you"]["participant_id"]] == [
         ("granted", version),
         ("withdrawn", version),
     ]

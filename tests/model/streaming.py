@@ -10,8 +10,8 @@ import numpy as np
 
 from analysis.captions import CaptionPolicySettings
 from analysis.events import CaptionEvent
-from server.asr import AsrPool
-from server.captioning import CaptionStream
+from server.live.asr import AsrPool
+from server.live.caption_stream import CaptionStream
 
 
 def load(path: Path) -> np.ndarray:

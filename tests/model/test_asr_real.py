@@ -18,7 +18,7 @@ import pytest
 
 from analysis.events import CaptionFinal, CaptionPartial
 from analysis.text_normalize import normalize_text
-from server.asr import AsrPool, AsrSettings, StreamingVad, WhisperTranscriber
+from server.live.asr import AsrPool, AsrSettings, StreamingVad, WhisperTranscriber
 
 from .streaming import load, read_wav, stream
 

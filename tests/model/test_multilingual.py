@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from analysis.events import CaptionFinal
-from server.asr import AsrPool, AsrSettings, WhisperTranscriber
-from server.live import asr_settings
+from server.live.asr import AsrPool, AsrSettings, WhisperTranscriber
+from server.live.engine import asr_settings
 from server.settings import settings_from_env
 
 from .streaming import load, read_wav, stream

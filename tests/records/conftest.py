@@ -17,9 +17,10 @@ import psycopg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from server import keys
-from server.accounts import create_account
+from server.accounts.passwords import create_account
+from server.accounts.repository import ACCOUNTS
 from server.app import create_app
+from server.records.context import RECORDS
 from server.settings import Settings
 from tests.conftest import AppHarness
 
@@ -51,7 +52,7 @@ async def seed_session(harness: AppHarness, *, client_name: str = "Robin Quill",
     """Starts a session as the harness's counselor and stores what a live session would have stored."""
     created = await harness.new_session()
     sid = created["session_id"]
-    store = harness.app[keys.store]
+    store = harness.app[RECORDS]
     start = datetime.now(UTC)
     await store.add_participant(sid, "p-c1", "counselor", counselor_name, start)
     await store.add_participant(sid, "p-k1", "client", client_name, start + timedelta(seconds=1))
@@ -70,9 +71,9 @@ async def seed_session(harness: AppHarness, *, client_name: str = "Robin Quill",
 
 async def second_counselor(server: TestServer) -> AppHarness:
     """Another counselor, logged in through their own client (own cookie jar)."""
-    store = server.app[keys.store]
-    if await store.account_with_hash(OTHER_EMAIL) is None:
-        await create_account(store, OTHER_EMAIL, OTHER_PASSWORD)
+    accounts = server.app[ACCOUNTS]
+    if await accounts.with_password_hash(OTHER_EMAIL) is None:
+        await create_account(accounts, OTHER_EMAIL, OTHER_PASSWORD)
     client = TestClient(server)
     await client.start_server()
     other = AppHarness(client)

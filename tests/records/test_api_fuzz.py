@@ -27,14 +27,15 @@ from schemathesis.checks import (  # type: ignore[attr-defined]
     status_code_conformance,
 )
 
-from server import keys
-from server.accounts import create_account
+from server.accounts.passwords import create_account
+from server.accounts.repository import ACCOUNTS
 from server.app import create_app
-from server.openapi import openapi_document
+from server.http.openapi import OPENAPI_DOCUMENT
+from server.records.context import RECORDS
 from server.settings import Settings
 from tests.conftest import COUNSELOR_EMAIL, COUNSELOR_PASSWORD
 
-schema = schemathesis.openapi.from_dict(openapi_document())
+schema = schemathesis.openapi.from_dict(create_app(Settings(captions=False))[OPENAPI_DOCUMENT])
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -71,8 +72,8 @@ class ThreadedServer:
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     server = ThreadedServer(tmp_path_factory.mktemp("fuzz") / "data")
     server.start()
-    store = server.app[keys.store]
-    server.run(create_account(store, COUNSELOR_EMAIL, COUNSELOR_PASSWORD, is_admin=True))
+    store = server.app[RECORDS]
+    server.run(create_account(server.app[ACCOUNTS], COUNSELOR_EMAIL, COUNSELOR_PASSWORD, is_admin=True))
     http = requests.Session()
     login = http.post(f"{server.url}/api/login", json={"email": COUNSELOR_EMAIL, "password": COUNSELOR_PASSWORD})
     assert login.status_code == 200

@@ -10,11 +10,12 @@ import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from server import keys
+from server.accounts.auth import CSRF_COOKIE, SECURE_SESSION_COOKIE, SESSION_COOKIE
+from server.accounts.repository import ACCOUNTS
 from server.app import create_app
-from server.auth import CSRF_COOKIE, SECURE_SESSION_COOKIE, SESSION_COOKIE
+from server.db.database import DATABASE
+from server.db.tables import SessionRow, TranscriptLineRow
 from server.settings import Settings
-from server.store import SessionRow, TranscriptLineRow
 from tests.conftest import COUNSELOR_EMAIL, COUNSELOR_PASSWORD, AppHarness
 from tests.records.conftest import LINES, second_counselor, seed_session
 
@@ -200,7 +201,7 @@ async def test_sql_injection_in_search_finds_nothing_and_breaks_nothing(sqlite_r
         resp = await client.get("/api/records/sessions", params={"q": payload})
         assert resp.status == 200, payload
         assert (await resp.json())["sessions"] == [], payload
-    store = sqlite_records.app[keys.store]
+    store = sqlite_records.app[DATABASE]
     async with store.sessionmaker() as db:
         assert await db.scalar(select(func.count()).select_from(TranscriptLineRow)) == len(LINES)
         assert await db.scalar(select(func.count()).select_from(SessionRow)) == 1
@@ -254,5 +255,5 @@ async def test_admin_adds_a_counselor_who_can_then_log_in(sqlite_records: AppHar
             assert r.status == 200 and (await r.json())["is_admin"] is False
         async with newcomer.get(str(client.make_url("/api/records/sessions"))) as r:
             assert (await r.json())["sessions"] == []
-    stored_hash = (await sqlite_records.app[keys.store].account_with_hash("new.person@example.org"))[1]  # type: ignore[index]
+    stored_hash = (await sqlite_records.app[ACCOUNTS].with_password_hash("new.person@example.org"))[1]  # type: ignore[index]
     assert stored_hash.startswith("$argon2id$") and "sufficiently" not in stored_hash

@@ -17,7 +17,7 @@ import webvtt
 from PIL import Image
 from pypdf import PdfReader
 
-from server import keys
+from server.records.context import RECORDS
 from tests.conftest import AppHarness
 from tests.records.conftest import LINES, seed_session
 
@@ -36,7 +36,7 @@ def render_first_page(pdf: bytes, folder: Path) -> np.ndarray:
 
 async def seeded_with_tricky_line(harness: AppHarness) -> str:
     seeded = await seed_session(harness)
-    await harness.app[keys.store].add_transcript_line(
+    await harness.app[RECORDS].add_transcript_line(
         seeded.session_id, seeded.client_pid, "client", 30.0, 33.25, TRICKY, datetime.now(UTC)
     )
     return seeded.session_id
@@ -110,9 +110,9 @@ async def test_export_of_an_empty_session_still_works(sqlite_records: AppHarness
 
 
 async def test_pdf_without_dejavu_falls_back_to_a_core_font(sqlite_records: AppHarness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import server.export
+    import server.records.export
 
-    monkeypatch.setattr(server.export, "DEJAVU_DIR", Path("/nonexistent-fonts"))
+    monkeypatch.setattr(server.records.export, "DEJAVU_DIR", Path("/nonexistent-fonts"))
     sid = await seeded_with_tricky_line(sqlite_records)
     body, _, _ = await export(sqlite_records, sid, "pdf")
     text = " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(body)).pages)

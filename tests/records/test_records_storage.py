@@ -13,11 +13,14 @@ import psycopg
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, update
 
-from server import keys
+from server.accounts.repository import ACCOUNTS
 from server.app import create_app
-from server.retention import purge_expired
-from server.settings import Settings
-from server.store import AuditRow, CueRow, NoteRow, ParticipantRow, SessionRow, TranscriptLineRow
+from server.db.audit import AUDIT
+from server.db.database import DATABASE
+from server.db.tables import AuditRow, CueRow, NoteRow, ParticipantRow, SessionRow, TranscriptLineRow
+from server.records.context import RECORDS
+from server.records.retention import purge_expired
+from server.settings import SETTINGS, Settings
 from tests.conftest import AppHarness
 from tests.records.conftest import LINES, seed_session
 
@@ -126,7 +129,7 @@ async def test_hard_delete_removes_every_row_and_is_audited(records: AppHarness)
     resp = await records.client.delete(f"/api/records/sessions/{gone.session_id}", headers=records.csrf)
     assert resp.status == 204
     await get_json(records, f"/api/records/sessions/{gone.session_id}", status=404)
-    store = records.app[keys.store]
+    store = records.app[DATABASE]
     async with store.sessionmaker() as db:
         for model in (SessionRow, ParticipantRow, TranscriptLineRow, CueRow, NoteRow):
             column = model.id if model is SessionRow else model.session_id  # type: ignore[attr-defined]
@@ -142,17 +145,18 @@ async def test_hard_delete_removes_every_row_and_is_audited(records: AppHarness)
 async def test_retention_deletes_old_sessions_only(records: AppHarness) -> None:
     old = await seed_session(records)
     recent = await seed_session(records)
-    store = records.app[keys.store]
-    async with store.sessionmaker.begin() as db:
+    app = records.app
+    async with app[DATABASE].sessionmaker.begin() as db:
         await db.execute(
             update(SessionRow).where(SessionRow.id == old.session_id)
             .values(created_at=datetime.now(UTC) - timedelta(days=31))
         )
-    assert await purge_expired(store, datetime.now(UTC), 0) == []  # 0 days: keep until deleted
-    assert await purge_expired(store, datetime.now(UTC), 30) == [old.session_id]
+    now = datetime.now(UTC)
+    assert await purge_expired(app[RECORDS], app[AUDIT], app[ACCOUNTS], now, 0) == []  # 0 days: keep until deleted
+    assert await purge_expired(app[RECORDS], app[AUDIT], app[ACCOUNTS], now, 30) == [old.session_id]
     listing = await get_json(records, "/api/records/sessions")
     assert [s["session_id"] for s in listing["sessions"]] == [recent.session_id]
-    entries = await store.audit_entries()
+    entries = await app[AUDIT].entries()
     assert any(e.action == "retention_delete" and e.session_id == old.session_id and e.account_id is None
                for e in entries)
 
@@ -163,7 +167,7 @@ async def test_retention_runs_by_itself_in_the_server(backend_settings: Settings
         harness = AppHarness(client)
         await harness.login()
         old = await seed_session(harness)
-        store = app[keys.store]
+        store = app[DATABASE]
         async with store.sessionmaker.begin() as db:
             await db.execute(
                 update(SessionRow).where(SessionRow.id == old.session_id)
@@ -189,7 +193,7 @@ async def test_a_copied_database_reveals_no_transcript_names_notes_or_cue_eviden
         f"/api/records/sessions/{seeded.session_id}/lines/{line_id}", json={"text": "walks with the dog, hopeless"},
         headers=records.csrf,
     )
-    settings = records.app[keys.settings]
+    settings = records.app[SETTINGS]
     if backend == "sqlite":
         raw = (settings.data_dir / "attune.db").read_bytes()
     else:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from server.crypto import FieldCipher, load_or_create_key
-from server.store import Store
+from server.db.database import open_database
+from server.records.repository import SessionRecords
 from tests.records.conftest import LINES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +39,8 @@ def _free_port() -> int:
 
 async def _seed(data_dir: Path) -> None:
     """What a finished live session leaves in the store, for account 1 (created by the CLI)."""
-    store = Store.open(f"sqlite+aiosqlite:///{data_dir / 'attune.db'}", FieldCipher(load_or_create_key(data_dir, None)))
+    database = await open_database(f"sqlite+aiosqlite:///{data_dir / 'attune.db'}", data_dir, None)
+    store = SessionRecords(database)
     start = datetime.now(UTC) - timedelta(hours=2)
     await store.add_session(SESSION_ID, "Counseling session", start, 1)
     await store.add_participant(SESSION_ID, "p-c1", "counselor", "Dr. Ada Marsh", start)
@@ -51,7 +52,7 @@ async def _seed(data_dir: Path) -> None:
     await store.add_cue(SESSION_ID, "p-k1", 19.0, "words.risk_language", "urgent", "Robin said they feel hopeless.",
                         {"words": ["hopeless"]})
     await store.end_session(SESSION_ID, start + timedelta(minutes=50))
-    await store.close()
+    await database.close()
 
 
 @pytest.fixture(scope="module")

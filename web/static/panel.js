@@ -134,7 +134,7 @@ export class InsightsPanel {
       case 'sentiment': this.onSentiment(event); break;
       case 'conversation': this.onConversation(event); break;
       case 'voice_state': this.onVoice(event); break;
-      case 'video_state': this.onVideo(event); break;
+      case 'video_state': this.onVideo({ participant_id: event.participant_id, ...event.features }); break;
       case 'listening': this.onListening(event); break;
       case 'muted_kinds': this.onMuted(event.kinds ?? []); break;
       default: break;

@@ -1,0 +1,1 @@
+"""The call, the top layer: the WebSocket endpoint (signaling), the call pages and session start, metrics."""

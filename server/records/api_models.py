@@ -1,0 +1,206 @@
+"""Request and reply bodies of the session-records API (and the JSON export, which is the record reply).
+
+Built from the read model's dataclasses with ``from_...`` constructors, so the handlers, the export and
+the OpenAPI document share one definition.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from analysis.events import Severity
+from server.http.api import ApiModel
+from server.http.fields import NO_INVALID_CHARACTERS, typed_text
+from server.records.models import ConsentEvent, Note, ParticipantRecord, SessionSummary
+from server.records.read_model import ReviewCue, ReviewLine, SessionRecord, TalkTime
+from server.session.states import ConsentState
+
+MAX_QUERY = 200
+MAX_CORRECTION = 5000
+MAX_NOTE = 10_000
+
+Role = Literal["counselor", "client"]
+
+
+class RecordParticipant(ApiModel):
+    participant_id: str
+    name: str
+    role: Role
+    consent: str = Field(description="the participant's latest consent decision, or pending")
+    joined_at: datetime
+    left_at: datetime | None
+
+    @classmethod
+    def of(cls, p: ParticipantRecord) -> RecordParticipant:
+        return cls(
+            participant_id=p.participant_id, name=p.name, role=_role(p.role), consent=p.consent,
+            joined_at=p.joined_at, left_at=p.left_at,
+        )
+
+
+class SessionSummaryReply(ApiModel):
+    session_id: str
+    title: str
+    created_at: datetime
+    ended_at: datetime | None
+    duration_s: float | None
+    line_count: int
+    participants: list[RecordParticipant]
+
+    @classmethod
+    def summary_fields(cls, s: SessionSummary) -> dict[str, Any]:
+        return {
+            "session_id": s.session_id,
+            "title": s.title,
+            "created_at": s.created_at,
+            "ended_at": s.ended_at,
+            "duration_s": None if s.duration_s is None else round(s.duration_s, 1),
+            "line_count": s.line_count,
+            "participants": [RecordParticipant.of(p) for p in s.participants],
+        }
+
+
+class SearchMatch(ApiModel):
+    line_id: int
+    text: str
+
+
+class SessionListItem(SessionSummaryReply):
+    matches: list[SearchMatch] = Field(description="transcript lines matching the search (at most 5)")
+
+
+class SessionList(ApiModel):
+    sessions: list[SessionListItem]
+    query: str | None = None
+
+
+class SessionListQuery(ApiModel):
+    q: Annotated[str, Field(max_length=MAX_QUERY, description="searches transcripts, titles and names")] = ""
+
+
+class RecordLine(ApiModel):
+    line_id: int
+    participant_id: str
+    speaker: str
+    role: Role
+    start_s: float
+    end_s: float
+    text: str
+    original_text: str | None = Field(description="the recognised text, when the line was corrected")
+    corrected: bool
+    sentiment: float = Field(ge=-1, le=1)
+
+    @classmethod
+    def of(cls, review_line: ReviewLine) -> RecordLine:
+        ln = review_line.line
+        return cls(
+            line_id=ln.line_id, participant_id=ln.participant_id, speaker=ln.speaker_name,
+            role=_role(ln.speaker_role), start_s=round(ln.start_s, 2), end_s=round(ln.end_s, 2), text=ln.text,
+            original_text=ln.original_text, corrected=ln.corrected, sentiment=review_line.sentiment,
+        )
+
+
+class RecordCue(ApiModel):
+    cue_id: int
+    participant_id: str
+    at_s: float
+    kind: str
+    severity: Severity
+    sentence: str
+    evidence: dict[str, Any]
+    line_id: int | None = Field(description="the line the cue points at")
+
+    @classmethod
+    def of(cls, review_cue: ReviewCue) -> RecordCue:
+        c = review_cue.cue
+        return cls(
+            cue_id=c.id, participant_id=c.participant_id, at_s=round(c.at_s, 2), kind=c.kind,
+            severity=Severity(c.severity),
+            sentence=c.sentence, evidence=c.evidence, line_id=review_cue.line_id,
+        )
+
+
+class RecordConsentEvent(ApiModel):
+    participant_id: str
+    role: Role
+    state: ConsentState
+    version: str
+    at: datetime
+
+    @classmethod
+    def of(cls, c: ConsentEvent) -> RecordConsentEvent:
+        return cls(
+            participant_id=c.participant_id, role=_role(c.role),
+            state=ConsentState(c.state),
+            version=c.version, at=c.at,
+        )
+
+
+class RecordTalkTime(ApiModel):
+    participant_id: str
+    name: str
+    role: str
+    seconds: float
+    share: float = Field(ge=0, le=1)
+
+    @classmethod
+    def of(cls, t: TalkTime) -> RecordTalkTime:
+        return cls(participant_id=t.participant_id, name=t.name, role=t.role, seconds=t.seconds, share=t.share)
+
+
+class SessionRecordReply(SessionSummaryReply):
+    """The whole record: the JSON export, and (with notes) the review page's data."""
+
+    consent_events: list[RecordConsentEvent]
+    lines: list[RecordLine]
+    cues: list[RecordCue]
+    talk_time: list[RecordTalkTime]
+
+    @classmethod
+    def record_fields(cls, record: SessionRecord) -> dict[str, Any]:
+        return SessionSummaryReply.summary_fields(record.summary) | {
+            "consent_events": [RecordConsentEvent.of(c) for c in record.consent_events],
+            "lines": [RecordLine.of(ln) for ln in record.lines],
+            "cues": [RecordCue.of(c) for c in record.cues],
+            "talk_time": [RecordTalkTime.of(t) for t in record.talk_time],
+        }
+
+    @classmethod
+    def of(cls, record: SessionRecord) -> SessionRecordReply:
+        return cls(**cls.record_fields(record))
+
+
+class NoteReply(ApiModel):
+    note_id: int
+    text: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, note: Note) -> NoteReply:
+        return cls(note_id=note.id, text=note.text, created_at=note.created_at)
+
+
+class SessionDetailReply(SessionRecordReply):
+    notes: list[NoteReply]
+
+
+class CorrectionRequest(ApiModel):
+    text: Annotated[str, typed_text(1, MAX_CORRECTION), NO_INVALID_CHARACTERS]
+
+
+class CorrectionReply(ApiModel):
+    line_id: int
+    text: str
+    original_text: str | None
+    corrected: bool
+
+
+class NoteRequest(ApiModel):
+    text: Annotated[str, typed_text(1, MAX_NOTE), NO_INVALID_CHARACTERS]
+
+
+def _role(value: str) -> Role:
+    return "counselor" if value == "counselor" else "client"

@@ -1,0 +1,110 @@
+"""One session record as the review page and the exports see it: decrypted, with the numbers the
+review shows (talk time per participant, tone per line, cues tied to the line they were raised on)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from analysis.sentiment import score_text
+from server.records.models import (
+    ConsentEvent,
+    ParticipantRecord,
+    SessionSummary,
+    StoredCue,
+    TranscriptLine,
+)
+from server.records.repository import SessionRecords
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewLine:
+    line: TranscriptLine
+    sentiment: float  # VADER compound, -1..1, of the line as it reads now (corrected text if any)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCue:
+    cue: StoredCue
+    line_id: int | None  # the line the cue points at: the participant's last line at or before the cue
+
+
+@dataclass(frozen=True, slots=True)
+class TalkTime:
+    participant_id: str
+    name: str
+    role: str
+    seconds: float
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    summary: SessionSummary
+    lines: list[ReviewLine]
+    cues: list[ReviewCue]
+    talk_time: list[TalkTime]
+    consent_events: list[ConsentEvent] = field(default_factory=list)
+
+    @property
+    def session_id(self) -> str:
+        return self.summary.session_id
+
+    @property
+    def participants(self) -> list[ParticipantRecord]:
+        return self.summary.participants
+
+    def name_of(self, participant_id: str) -> str:
+        for p in self.summary.participants:
+            if p.participant_id == participant_id:
+                return p.name
+        return "?"
+
+
+class SentimentScorer:
+    """One VADER analyzer for the server; scoring runs in a worker thread (it is pure CPU)."""
+
+    def __init__(self) -> None:
+        self._analyzer: SentimentIntensityAnalyzer | None = None
+
+    def score_all(self, texts: list[str]) -> list[float]:
+        if self._analyzer is None:
+            self._analyzer = SentimentIntensityAnalyzer()
+        return [round(score_text(self._analyzer, t), 3) for t in texts]
+
+
+def _line_for_cue(cue: StoredCue, lines: list[TranscriptLine]) -> int | None:
+    own = [ln for ln in lines if ln.participant_id == cue.participant_id and ln.start_s <= cue.at_s]
+    if own:
+        return own[-1].line_id
+    earlier = [ln for ln in lines if ln.start_s <= cue.at_s]
+    return earlier[-1].line_id if earlier else (lines[0].line_id if lines else None)
+
+
+def talk_time(summary: SessionSummary, lines: list[TranscriptLine]) -> list[TalkTime]:
+    seconds: dict[str, float] = {p.participant_id: 0.0 for p in summary.participants}
+    for ln in lines:
+        seconds[ln.participant_id] = seconds.get(ln.participant_id, 0.0) + max(0.0, ln.end_s - ln.start_s)
+    total = sum(seconds.values())
+    roles = {p.participant_id: (p.name, p.role) for p in summary.participants}
+    return [
+        TalkTime(pid, roles.get(pid, ("?", "?"))[0], roles.get(pid, ("?", "?"))[1], round(s, 2),
+                 round(s / total, 4) if total else 0.0)
+        for pid, s in seconds.items()
+    ]
+
+
+async def load_record(records: SessionRecords, summary: SessionSummary, scorer: SentimentScorer) -> SessionRecord:
+    lines = await records.transcript(summary.session_id)
+    cues = await records.cues(summary.session_id)
+    consents = await records.consent_events(summary.session_id)
+    scores = await asyncio.to_thread(scorer.score_all, [ln.text for ln in lines])
+    return SessionRecord(
+        summary=summary,
+        lines=[ReviewLine(ln, s) for ln, s in zip(lines, scores, strict=True)],
+        cues=[ReviewCue(c, _line_for_cue(c, lines)) for c in cues],
+        talk_time=talk_time(summary, lines),
+        consent_events=consents,
+    )

@@ -1,0 +1,76 @@
+"""Writes what a live session produces (the session, participants, consent decisions, final transcript
+lines, cues) to its record as it happens, so a crash loses at most the line being spoken. A failed write
+is logged (ids only) and the call goes on."""
+
+from __future__ import annotations
+
+import logging
+
+from analysis.events import Cue
+from server.records.repository import SessionRecords
+from server.session.model import Session
+from server.session.participant import ConsentDecision, Participant, now_utc
+
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    def __init__(self, records: SessionRecords) -> None:
+        self.records = records
+
+    async def session_created(self, session: Session, counselor_account_id: int | None = None) -> None:
+        try:
+            await self.records.add_session(session.id, session.title, session.created_at, counselor_account_id)
+        except Exception:
+            log.exception("session %s: could not store the new session", session.id)
+
+    async def participant_joined(self, session: Session, participant: Participant) -> None:
+        try:
+            await self.records.add_participant(
+                session.id, participant.id, participant.role.value, participant.name, participant.joined_at
+            )
+        except Exception:
+            log.exception("session %s: could not store participant %s", session.id, participant.id)
+
+    async def participant_left(self, session: Session, participant: Participant) -> None:
+        try:
+            await self.records.participant_left(session.id, participant.id, now_utc())
+        except Exception:
+            log.exception("session %s: could not store that %s left", session.id, participant.id)
+
+    async def consent(self, session: Session, decision: ConsentDecision) -> None:
+        try:
+            await self.records.add_consent(
+                session.id, decision.participant_id, decision.role.value, decision.state.value,
+                decision.version, decision.at,
+            )
+        except Exception:
+            log.exception("session %s: could not store a consent decision of %s", session.id,
+                          decision.participant_id)
+
+    async def transcript_line(
+        self, session: Session, participant: Participant, start_s: float, end_s: float, text: str
+    ) -> None:
+        try:
+            await self.records.add_transcript_line(
+                session.id, participant.id, participant.role.value, start_s, end_s, text, now_utc()
+            )
+        except Exception:
+            log.exception("session %s: could not store a transcript line of %s", session.id, participant.id)
+
+    async def session_ended(self, session: Session) -> None:
+        if session.ended_at is None:
+            return
+        try:
+            await self.records.end_session(session.id, session.ended_at)
+        except Exception:
+            log.exception("session %s: could not store the end of the session", session.id)
+
+    async def cue(self, session: Session, cue: Cue) -> None:
+        """A cue that passed the hint policy, kept for the session review (sentence and evidence encrypted)."""
+        try:
+            await self.records.add_cue(
+                session.id, cue.participant_id, cue.at_s, cue.kind, cue.severity.value, cue.sentence, cue.evidence
+            )
+        except Exception:
+            log.exception("session %s: could not store a cue about %s", session.id, cue.participant_id)

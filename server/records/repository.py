@@ -1,0 +1,286 @@
+"""Session records in the database: sessions, participants, consent decisions, transcript lines and cues.
+
+Names, line text, cue sentences and evidence are encrypted with the session id bound as associated data.
+Everything handed out is a dataclass of ``server.records.models``; no ORM row leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, func, select
+
+from server.db.database import Database, aware
+from server.db.tables import (
+    ConsentEventRow,
+    CueRow,
+    NoteRow,
+    ParticipantRow,
+    SessionRow,
+    TranscriptLineRow,
+)
+from server.records.models import (
+    ConsentEvent,
+    ParticipantRecord,
+    SessionSummary,
+    StoredCue,
+    TranscriptLine,
+)
+
+
+class SessionRecords:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self.cipher = database.cipher
+
+    # --- what a live session writes ------------------------------------------------------------------
+    async def add_session(
+        self, session_id: str, title: str, created_at: datetime, counselor_account_id: int | None = None
+    ) -> None:
+        async with self._db.sessionmaker.begin() as db:
+            db.add(
+                SessionRow(
+                    id=session_id, title=title, created_at=created_at, counselor_account_id=counselor_account_id
+                )
+            )
+
+    async def end_session(self, session_id: str, ended_at: datetime) -> None:
+        async with self._db.sessionmaker.begin() as db:
+            row = await db.get(SessionRow, session_id)
+            if row is not None:
+                row.ended_at = ended_at
+
+    async def add_participant(
+        self, session_id: str, participant_id: str, role: str, name: str, joined_at: datetime
+    ) -> None:
+        async with self._db.sessionmaker.begin() as db:
+            db.add(
+                ParticipantRow(
+                    id=participant_id,
+                    session_id=session_id,
+                    role=role,
+                    display_name_enc=self.cipher.encrypt(name, session_id),
+                    joined_at=joined_at,
+                )
+            )
+
+    async def participant_left(self, session_id: str, participant_id: str, at: datetime) -> None:
+        async with self._db.sessionmaker.begin() as db:
+            row = await db.get(ParticipantRow, (participant_id, session_id))
+            if row is not None:
+                row.left_at = at
+
+    async def add_consent(
+        self, session_id: str, participant_id: str, role: str, state: str, version: str, at: datetime
+    ) -> None:
+        async with self._db.sessionmaker.begin() as db:
+            db.add(
+                ConsentEventRow(
+                    session_id=session_id,
+                    participant_id=participant_id,
+                    role=role,
+                    state=state,
+                    text_version=version,
+                    at=at,
+                )
+            )
+
+    async def add_transcript_line(
+        self,
+        session_id: str,
+        participant_id: str,
+        speaker_role: str,
+        start_s: float,
+        end_s: float,
+        text: str,
+        created_at: datetime,
+    ) -> int:
+        async with self._db.sessionmaker.begin() as db:
+            row = TranscriptLineRow(
+                session_id=session_id,
+                participant_id=participant_id,
+                speaker_role=speaker_role,
+                start_s=start_s,
+                end_s=end_s,
+                text_enc=self.cipher.encrypt(text, session_id),
+                created_at=created_at,
+            )
+            db.add(row)
+            await db.flush()
+            return row.id
+
+    async def add_cue(
+        self,
+        session_id: str,
+        participant_id: str,
+        at_s: float,
+        kind: str,
+        severity: str,
+        sentence: str,
+        evidence: dict[str, Any],
+    ) -> None:
+        """Stores a cue for the session review; the sentence and the evidence are encrypted."""
+        async with self._db.sessionmaker.begin() as db:
+            db.add(
+                CueRow(
+                    session_id=session_id,
+                    participant_id=participant_id,
+                    at_s=float(at_s),
+                    kind=kind,
+                    severity=str(severity),
+                    sentence_enc=self.cipher.encrypt(sentence, session_id),
+                    evidence_enc=self.cipher.encrypt(json.dumps(evidence, default=str), session_id),
+                )
+            )
+
+    # --- what the review reads -------------------------------------------------------------------------
+    async def transcript(self, session_id: str) -> list[TranscriptLine]:
+        async with self._db.sessionmaker() as db:
+            names = {
+                row.id: (self.cipher.decrypt(row.display_name_enc, session_id), row.role)
+                for row in (
+                    await db.scalars(select(ParticipantRow).where(ParticipantRow.session_id == session_id))
+                )
+            }
+            rows = await db.scalars(
+                select(TranscriptLineRow)
+                .where(TranscriptLineRow.session_id == session_id)
+                .order_by(TranscriptLineRow.start_s, TranscriptLineRow.id)
+            )
+            return [self._line(row, names) for row in rows]
+
+    def _line(self, row: TranscriptLineRow, names: dict[str, tuple[str, str]]) -> TranscriptLine:
+        sid = row.session_id
+        recognised = self.cipher.decrypt(row.text_enc, sid)
+        corrected = self.cipher.decrypt(row.corrected_text_enc, sid) if row.corrected_text_enc else None
+        return TranscriptLine(
+            session_id=sid,
+            participant_id=row.participant_id,
+            speaker_name=names.get(row.participant_id, ("?", row.speaker_role))[0],
+            speaker_role=row.speaker_role,
+            start_s=row.start_s,
+            end_s=row.end_s,
+            text=corrected if corrected is not None else recognised,
+            line_id=row.id,
+            original_text=recognised if corrected is not None else None,
+        )
+
+    async def cues(self, session_id: str) -> list[StoredCue]:
+        async with self._db.sessionmaker() as db:
+            rows = await db.scalars(
+                select(CueRow).where(CueRow.session_id == session_id).order_by(CueRow.at_s, CueRow.id)
+            )
+            return [
+                StoredCue(
+                    id=r.id,
+                    participant_id=r.participant_id,
+                    at_s=r.at_s,
+                    kind=r.kind,
+                    severity=r.severity,
+                    sentence=self.cipher.decrypt(r.sentence_enc, session_id),
+                    evidence=json.loads(self.cipher.decrypt(r.evidence_enc, session_id)),
+                )
+                for r in rows
+            ]
+
+    async def consent_events(self, session_id: str) -> list[ConsentEvent]:
+        async with self._db.sessionmaker() as db:
+            rows = await db.scalars(
+                select(ConsentEventRow).where(ConsentEventRow.session_id == session_id).order_by(ConsentEventRow.id)
+            )
+            return [ConsentEvent(r.participant_id, r.role, r.state, r.text_version, aware(r.at)) for r in rows]
+
+    async def session_summaries(self, account_id: int, only: str | None = None) -> list[SessionSummary]:
+        """The counselor's sessions, newest first (or just the one with id ``only``, if theirs). Someone
+        else's session and a session that does not exist give the same empty answer."""
+        query = select(SessionRow).where(SessionRow.counselor_account_id == account_id)
+        if only is not None:
+            query = query.where(SessionRow.id == only)
+        async with self._db.sessionmaker() as db:
+            sessions = list(await db.scalars(query.order_by(SessionRow.created_at.desc(), SessionRow.id)))
+            ids = [s.id for s in sessions]
+            if not ids:
+                return []
+            participants = list(await db.scalars(select(ParticipantRow).where(ParticipantRow.session_id.in_(ids))))
+            consents = list(
+                await db.scalars(
+                    select(ConsentEventRow).where(ConsentEventRow.session_id.in_(ids)).order_by(ConsentEventRow.id)
+                )
+            )
+            stats = {
+                sid: (int(n), float(last or 0.0))
+                for sid, n, last in await db.execute(
+                    select(TranscriptLineRow.session_id, func.count(), func.max(TranscriptLineRow.end_s))
+                    .where(TranscriptLineRow.session_id.in_(ids))
+                    .group_by(TranscriptLineRow.session_id)
+                )
+            }
+        latest_consent = {(c.session_id, c.participant_id): c.state for c in consents}
+        by_session: dict[str, list[ParticipantRecord]] = {sid: [] for sid in ids}
+        for p in sorted(participants, key=lambda p: (aware(p.joined_at), p.id)):
+            by_session[p.session_id].append(
+                ParticipantRecord(
+                    participant_id=p.id,
+                    name=self.cipher.decrypt(p.display_name_enc, p.session_id),
+                    role=p.role,
+                    joined_at=aware(p.joined_at),
+                    left_at=aware(p.left_at) if p.left_at else None,
+                    consent=latest_consent.get((p.session_id, p.id), "pending"),
+                )
+            )
+        out = []
+        for s in sessions:
+            count, last_end = stats.get(s.id, (0, 0.0))
+            if s.ended_at is not None:
+                duration: float | None = (aware(s.ended_at) - aware(s.created_at)).total_seconds()
+            else:
+                # A session that never ended cleanly (a crash): its last stored line is the best estimate.
+                duration = last_end if count else None
+            out.append(
+                SessionSummary(
+                    session_id=s.id,
+                    title=s.title,
+                    created_at=aware(s.created_at),
+                    ended_at=aware(s.ended_at) if s.ended_at else None,
+                    duration_s=duration,
+                    participants=by_session[s.id],
+                    line_count=count,
+                )
+            )
+        return out
+
+    async def encrypted_lines_of(self, account_id: int) -> list[tuple[str, int, bytes, bytes | None]]:
+        """Every line blob of one counselor's sessions, still encrypted, for a search in a worker thread."""
+        async with self._db.sessionmaker() as db:
+            rows = await db.execute(
+                select(
+                    TranscriptLineRow.session_id,
+                    TranscriptLineRow.id,
+                    TranscriptLineRow.text_enc,
+                    TranscriptLineRow.corrected_text_enc,
+                )
+                .join(SessionRow, SessionRow.id == TranscriptLineRow.session_id)
+                .where(SessionRow.counselor_account_id == account_id)
+                .order_by(TranscriptLineRow.session_id, TranscriptLineRow.start_s, TranscriptLineRow.id)
+            )
+            return [(sid, lid, text, corrected) for sid, lid, text, corrected in rows]
+
+    # --- deletion ---------------------------------------------------------------------------------------
+    async def delete_sessions(self, session_ids: Sequence[str]) -> int:
+        """Hard delete: the rows are gone, not flagged. Children first, so it does not rely on the
+        database enforcing ON DELETE CASCADE (SQLite does not by default)."""
+        if not session_ids:
+            return 0
+        ids = list(session_ids)
+        async with self._db.sessionmaker.begin() as db:
+            for model in (TranscriptLineRow, CueRow, NoteRow, ConsentEventRow, ParticipantRow):
+                await db.execute(delete(model).where(model.session_id.in_(ids)))
+            result = await db.execute(delete(SessionRow).where(SessionRow.id.in_(ids)))
+            return int(cast(CursorResult[Any], result).rowcount or 0)
+
+    async def sessions_created_before(self, cutoff: datetime) -> list[str]:
+        async with self._db.sessionmaker() as db:
+            return list(await db.scalars(select(SessionRow.id).where(SessionRow.created_at < cutoff)))
