@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -67,9 +68,10 @@ class ListOutbox:
 
 
 def new_session(max_participants: int = 6) -> Session:
-    clock = iter(float(i) for i in range(10_000))
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    ticks = iter(range(10_000))
     return Session("s1", digest("counselor-token"), digest("invite-token"), 1e12, max_participants,
-                   monotonic=lambda: next(clock))
+                   wall_clock=lambda: start + timedelta(seconds=next(ticks)))
 
 
 def kinds(effects: list[Effect]) -> list[str]:
@@ -244,7 +246,9 @@ def test_ending_tells_everyone_and_closes_every_socket() -> None:
     rest = deliver(session, effects)
     for outbox in (counselor, client):
         assert outbox.frames[-1] == {"type": "session_ended", "reason": "ended_by_counselor"}
-    assert sum(isinstance(e, CloseSocket) for e in rest) == 2 and isinstance(rest[-1], SessionOver)
+    assert sum(isinstance(e, CloseSocket) for e in rest) == 2
+    over = next(i for i, e in enumerate(rest) if isinstance(e, SessionOver))
+    assert all(isinstance(e, ParticipantLeft) for e in rest[over + 1 :]) and len(rest[over + 1 :]) == 2
     assert session.end("again") == []
 
 

@@ -5,9 +5,11 @@
 const PING_EVERY_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 
-export function socketUrl() {
+// The session id in the URL lets a load balancer send every socket of one session to the same server.
+export function socketUrl(sessionId = '') {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}/ws`;
+  const query = sessionId ? `?session=${encodeURIComponent(sessionId)}` : '';
+  return `${scheme}://${location.host}/ws${query}`;
 }
 
 export class Signaling extends EventTarget {

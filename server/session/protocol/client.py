@@ -40,6 +40,9 @@ class Join(_Message):
     token: Annotated[str, Field(min_length=8, max_length=200)]
     name: DisplayName
     resume_key: Annotated[str | None, Field(max_length=200)] = None
+    continuing: bool = Field(
+        False, description="the page kept its peer-to-peer call (only the socket dropped): peers keep it too"
+    )
 
 
 class Consent(_Message):
