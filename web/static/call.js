@@ -99,8 +99,10 @@ function initSetup(saved) {
     message: $('#device-message'),
   });
   deviceCheck.start();
-  $('#setup-form').addEventListener('submit', (event) => {
+  let submitting = false;
+  $('#setup-form').addEventListener('submit', async (event) => {
     event.preventDefault();
+    if (submitting) return;
     const name = $('#name-input').value.trim().slice(0, 60);
     if (!name) {
       $('#name-error').hidden = false;
@@ -112,6 +114,27 @@ function initSetup(saved) {
     if (isCounselor) {
       app.consentGranted = $('#caption-self').checked;
       localStorage.setItem(SELF_CAPTION_KEY, String(app.consentGranted));
+    }
+    submitting = true;
+    if (deviceCheck.pending) {
+      // Pressed while the camera is still starting (or the browser's permission question is open):
+      // wait for it, and say so, rather than joining without camera and microphone.
+      const button = $('#setup-submit');
+      const label = button.textContent;
+      button.disabled = true;
+      button.setAttribute('aria-busy', 'true');
+      button.textContent = 'Starting your camera and microphone…';
+      const message = $('#device-message');
+      message.textContent = 'Waiting for your camera and microphone to start. If your browser asks to use them, choose Allow.';
+      message.hidden = false;
+      await deviceCheck.ready();
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+      button.textContent = label;
+      // The check's own result (a problem, or none) replaces the waiting message.
+      const problem = deviceCheck.problem;
+      message.textContent = problem ?? '';
+      message.hidden = !problem;
     }
     app.stream = deviceCheck.finish();
     connect();
@@ -371,8 +394,55 @@ function initCallUi() {
     $('#panel-toggle').textContent = collapsed ? 'Show panel' : 'Hide panel';
     if (!collapsed && tabs.current() === 'tab-chat') chat.markRead();
   });
-  $('#mic-toggle').disabled = !app.stream?.getAudioTracks().length;
-  $('#camera-toggle').disabled = !app.stream?.getVideoTracks().length;
+  $('#media-retry').addEventListener('click', retryDevices);
+  renderDeviceControls();
+}
+
+const hasAudio = () => Boolean(app.stream?.getAudioTracks().length);
+const hasVideo = () => Boolean(app.stream?.getVideoTracks().length);
+
+// The call page says plainly when this person's camera or microphone is missing, and offers to try
+// again without a reload; others see a camera-off tile and a muted marker, never a black picture.
+function renderDeviceControls() {
+  $('#mic-toggle').disabled = !hasAudio();
+  $('#camera-toggle').disabled = !hasVideo();
+  const banner = $('#media-banner');
+  if (!banner) return;
+  let text = '';
+  if (!hasAudio() && !hasVideo()) text = 'You are in the call without a camera or microphone, so others cannot see or hear you. Chat still works.';
+  else if (!hasVideo()) text = 'Your camera did not start, so others hear you but do not see you.';
+  else if (!hasAudio()) text = 'Your microphone did not start, so others see you but do not hear you. Chat still works.';
+  banner.hidden = !text;
+  $('#media-banner-text').textContent = text;
+}
+
+async function retryDevices() {
+  const button = $('#media-retry');
+  button.disabled = true;
+  button.textContent = 'Starting your camera and microphone…';
+  const { stream, problem } = await acquireMedia(loadDevicePrefs());
+  button.disabled = false;
+  button.textContent = 'Try camera and microphone again';
+  const gained = stream && (stream.getAudioTracks().length > (app.stream?.getAudioTracks().length ?? 0)
+    || stream.getVideoTracks().length > (app.stream?.getVideoTracks().length ?? 0));
+  if (!gained) {
+    for (const track of stream?.getTracks() ?? []) track.stop();
+    toast(problem ?? 'Your camera and microphone still did not start.');
+    return;
+  }
+  const previous = app.stream;
+  app.stream = stream;
+  for (const track of stream.getAudioTracks()) track.enabled = app.audioOn;
+  for (const track of stream.getVideoTracks()) track.enabled = app.videoOn;
+  tiles.attach('me', stream);
+  app.mesh?.setLocalStream(stream);
+  if (app.uplink?.active) app.uplink.start(stream);
+  else ensureUplink();
+  for (const track of previous?.getTracks() ?? []) track.stop();
+  tiles.update('me', { audio: app.audioOn && hasAudio(), video: app.videoOn && hasVideo() });
+  renderDeviceControls();
+  sendMediaState();
+  toast(problem ?? 'Your camera and microphone are on.');
 }
 
 function initCounselorPanel() {
@@ -418,7 +488,7 @@ function enterCall() {
   setStatus('Connected', 'connected');
   const me = tiles.ensure('me', { name: app.me.name ?? app.name, local: true });
   if (app.stream) tiles.attach('me', app.stream);
-  tiles.update('me', { audio: app.audioOn, video: app.videoOn && Boolean(app.stream?.getVideoTracks().length) });
+  tiles.update('me', { audio: app.audioOn && hasAudio(), video: app.videoOn && hasVideo() });
   me.video.muted = true;
   app.mesh = new Mesh({
     myId: app.me.participant_id,
@@ -513,7 +583,8 @@ async function measureNetwork() {
 }
 
 function sendMediaState() {
-  send({ type: 'media_state', audio: app.audioOn, video: app.videoOn });
+  // What others can really get from us: a missing device counts as off.
+  send({ type: 'media_state', audio: app.audioOn && hasAudio(), video: app.videoOn && hasVideo() });
 }
 
 function setAudio(on) {
