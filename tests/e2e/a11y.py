@@ -62,6 +62,19 @@ def axe_findings(page: Page, name: str) -> list[Finding]:
             for v in violations]
 
 
+# Programming values that leak into what a person reads ("null" under "Your listening", "NaN %").
+RAW_VALUES_JS = r"""
+() => (document.body.innerText.match(/(^|[^\w-])(null|undefined|NaN|\[object Object\])(?![\w-])/g) ?? []).map((m) => m.trim())
+"""
+
+
+def raw_values_shown(page: Page, name: str) -> list[Finding]:
+    shown: list[str] = page.evaluate(RAW_VALUES_JS)
+    if not shown:
+        return []
+    return [Finding(name, "raw-value-shown", "serious", "Page text shows a raw programming value", tuple(shown))]
+
+
 def shoot(page: Page, name: str, *, full_page: bool = False) -> Path:
     PAGE_SHOTS.mkdir(parents=True, exist_ok=True)
     path = PAGE_SHOTS / f"{name}.png"
@@ -77,7 +90,7 @@ class Auditor:
         self.pages: list[str] = []
 
     def check(self, page: Page, name: str, *, full_page: bool = False) -> list[Finding]:
-        found = axe_findings(page, name)
+        found = axe_findings(page, name) + raw_values_shown(page, name)
         shoot(page, name, full_page=full_page)
         self.findings.extend(found)
         self.pages.append(name)

@@ -8,7 +8,7 @@ import { acquireMedia, DeviceCheck, loadDevicePrefs } from './devices.js';
 import { Mesh, worseLevel } from './mesh.js';
 import { Signaling, socketUrl } from './signaling.js';
 import { TileGrid } from './tiles.js';
-import { $, confirmDialog, friendlyError, setupTabs, toast } from './ui.js';
+import { $, confirmDialog, friendlyError, setControlLabel, setupTabs, toast } from './ui.js';
 import { Uplink } from './uplink.js';
 
 const role = document.body.dataset.role === 'counselor' ? 'counselor' : 'client';
@@ -170,7 +170,7 @@ function handle(message) {
       break;
     case 'session_ended':
       finish('The session has ended',
-        role === 'counselor' ? 'You ended the session for everyone. Thank you.'
+        role === 'counselor' ? 'You ended the session for everyone. Its transcript, cues and your notes are in the session record.'
           : 'Your counselor has ended the session. Thank you for joining. You can close this page.');
       break;
     case 'roster': onRoster(message.participants ?? []); break;
@@ -266,7 +266,13 @@ function onError(message) {
       ended: 'This session has ended',
       full: 'This session is full',
     };
-    finish(titles[message.code], friendlyError(message.code));
+    const counselorWords = {
+      bad_token: 'This room link is not valid. You can start a new session from the start page.',
+      expired: 'This room link has expired. You can start a new session from the start page.',
+      ended: 'This session has ended. Its record is in your session records.',
+      full: 'This session already has the most people it can hold.',
+    };
+    finish(titles[message.code], role === 'counselor' ? counselorWords[message.code] : friendlyError(message.code));
     return;
   }
   if (message.ref === 'uplink_offer' || message.code === 'uplink_failed') {
@@ -301,9 +307,9 @@ function renderConsentControl() {
   const button = $('#consent-toggle');
   if (!button) return;
   const on = app.consentGranted === true;
-  if (role === 'counselor') button.textContent = on ? 'Stop captioning me' : 'Caption my speech';
-  else button.textContent = on ? 'Stop captions and cues' : 'Turn on captions and cues';
-  button.setAttribute('aria-pressed', String(on));
+  if (role === 'counselor') setControlLabel(button, on ? 'Stop captioning me' : 'Caption my speech', on ? 'Stop CC' : 'Caption me');
+  else setControlLabel(button, on ? 'Stop captions and cues' : 'Turn on captions and cues', on ? 'Cues off' : 'Cues on');
+  button.dataset.on = String(on);
   $('#consent-state').textContent = on
     ? (role === 'counselor' ? 'Your speech is captioned.' : 'Captions and cues are on for you.')
     : (role === 'counselor' ? 'Your speech is not captioned.' : 'Captions and cues are off for you. Nothing is sent for analysis.');
@@ -376,7 +382,8 @@ function initCallUi() {
     list: $('#chat-list'),
     form: $('#chat-form'),
     input: $('#chat-input'),
-    badge: $('#chat-badge'),
+    badge: [$('#chat-badge'), $('#chat-control-badge')],
+    onUnseen: (message) => toast(`New chat message from ${message.name}.`),
     empty: $('#chat-empty'),
     isVisible: () => tabs.current() === 'tab-chat' && !$('#side-panel').classList.contains('collapsed'),
     send,
@@ -387,13 +394,10 @@ function initCallUi() {
   $('#consent-toggle').addEventListener('click', toggleConsent);
   $('#leave-button').addEventListener('click', leave);
   $('#end-button').addEventListener('click', endForEveryone);
-  $('#panel-toggle').addEventListener('click', () => {
-    const panel = $('#side-panel');
-    const collapsed = panel.classList.toggle('collapsed');
-    $('#panel-toggle').setAttribute('aria-expanded', String(!collapsed));
-    $('#panel-toggle').textContent = collapsed ? 'Show panel' : 'Hide panel';
-    if (!collapsed && tabs.current() === 'tab-chat') chat.markRead();
-  });
+  $('#panel-toggle').addEventListener('click', () => setPanelOpen($('#side-panel').classList.contains('collapsed')));
+  // A client's side panel holds only the chat: closed until wanted, so the call has the room (the
+  // Chat button counts unread messages). The counselor's panel (people, insights) starts open.
+  setPanelOpen(isCounselor);
   $('#media-retry').addEventListener('click', retryDevices);
   renderDeviceControls();
 }
@@ -443,6 +447,19 @@ async function retryDevices() {
   renderDeviceControls();
   sendMediaState();
   toast(problem ?? 'Your camera and microphone are on.');
+}
+
+function setPanelOpen(open) {
+  const panel = $('#side-panel');
+  const button = $('#panel-toggle');
+  panel.classList.toggle('collapsed', !open);
+  button.setAttribute('aria-expanded', String(open));
+  if (role === 'counselor') setControlLabel(button, open ? 'Hide panel' : 'Show panel', 'Panel');
+  else setControlLabel(button, open ? 'Close chat' : 'Chat', 'Chat');
+  if (open && tabs?.current() === 'tab-chat') {
+    chat?.markRead();
+    if (role === 'client') $('#chat-input').focus({ preventScroll: false });
+  }
 }
 
 function initCounselorPanel() {
@@ -592,7 +609,7 @@ function setAudio(on) {
   // The same track feeds the mesh and the analysis uplink, so muting stops both.
   for (const track of app.stream?.getAudioTracks() ?? []) track.enabled = on;
   const button = $('#mic-toggle');
-  button.textContent = on ? 'Mute' : 'Unmute';
+  setControlLabel(button, on ? 'Mute' : 'Unmute');
   button.setAttribute('aria-pressed', String(!on));
   tiles.update('me', { audio: on });
   sendMediaState();
@@ -602,7 +619,7 @@ function setVideo(on) {
   app.videoOn = on;
   for (const track of app.stream?.getVideoTracks() ?? []) track.enabled = on;
   const button = $('#camera-toggle');
-  button.textContent = on ? 'Stop camera' : 'Start camera';
+  setControlLabel(button, on ? 'Stop camera' : 'Start camera', 'Camera');
   button.setAttribute('aria-pressed', String(!on));
   tiles.update('me', { video: on });
   sendMediaState();
@@ -636,7 +653,7 @@ async function endForEveryone() {
   if (send({ type: 'end_session' })) {
     const button = $('#end-button');
     button.disabled = true;
-    button.textContent = 'Ending the session…';
+    setControlLabel(button, 'Ending the session…', 'Ending…');
   }
 }
 
@@ -651,6 +668,15 @@ function finish(title, message, { canRejoin = false } = {}) {
   $('#ended-title').textContent = title;
   $('#ended-message').textContent = message;
   $('#rejoin-button').hidden = !canRejoin;
+  // The counselor's next steps: this session's record, or a new session.
+  const links = $('#ended-links');
+  if (links) {
+    links.hidden = role !== 'counselor';
+    const sessionId = app.session?.session_id;
+    const recordLink = $('#ended-record');
+    recordLink.hidden = !sessionId;
+    if (sessionId) recordLink.href = `/records/${encodeURIComponent(sessionId)}`;
+  }
   setStatus('', '');
   showScreen('screen-ended');
 }

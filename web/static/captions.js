@@ -58,18 +58,18 @@ export class CaptionView {
   }
 
   applyEnabled() {
-    this.toggle.setAttribute('aria-pressed', String(this.enabled));
-    this.toggle.textContent = this.enabled ? 'Captions on' : 'Captions off';
+    // The label says what pressing it does (not a state to decode); the hint says it is only this screen.
+    this.toggle.textContent = this.enabled ? 'Hide captions' : 'Show captions';
     this.root.classList.toggle('captions-disabled', !this.enabled);
     this.updateEmpty();
   }
 
   updateEmpty() {
     if (!this.empty) return;
-    this.empty.hidden = this.log.childElementCount > 0 || this.partials.size > 0;
+    this.empty.hidden = this.enabled && (this.log.childElementCount > 0 || this.partials.size > 0);
     this.empty.textContent = this.enabled
       ? 'Captions will appear here when someone who turned on captions speaks.'
-      : 'Captions are off. Turn them on to see what is said.';
+      : 'Captions are hidden on your screen. Others still see theirs, and you can press Show captions at any time.';
   }
 
   handle(message) {
