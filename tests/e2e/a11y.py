@@ -64,7 +64,8 @@ def axe_findings(page: Page, name: str) -> list[Finding]:
 
 # Programming values that leak into what a person reads ("null" under "Your listening", "NaN %").
 RAW_VALUES_JS = r"""
-() => (document.body.innerText.match(/(^|[^\w-])(null|undefined|NaN|\[object Object\])(?![\w-])/g) ?? []).map((m) => m.trim())
+() => (document.body.innerText.match(/(^|[^\w-])(null|undefined|NaN|\[object Object\])(?![\w-])/g) ?? [])
+  .map((m) => m.trim())
 """
 
 

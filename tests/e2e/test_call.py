@@ -78,6 +78,8 @@ def test_admission_media_uplink_chat_and_consent_withdrawal(
     expect(counselor.locator(f'.tile[data-participant="{sam_id}"] .tile-muted')).to_be_hidden()
 
     # Chat crosses both ways, with the sender's name; an unread badge waits on the closed Chat tab.
+    # (A client's chat is closed until they open it, so the call has the room.)
+    client.get_by_role("button", name="Chat").click()
     client.get_by_label("Message to everyone").fill("Hello, can you hear me?")
     client.keyboard.press("Enter")
     expect(counselor.locator("#chat-badge")).to_have_text("1")

@@ -25,11 +25,11 @@ SLOW_GET_USER_MEDIA = """
   window.__gumCalls = 0;
   md.getUserMedia = async (constraints) => {
     window.__gumCalls += 1;
-    await new Promise((resolve) => setTimeout(resolve, %d));
+    await new Promise((resolve) => setTimeout(resolve, DELAY_MS));
     return original(constraints);
   };
 })();
-""" % (SLOW_CAMERA_S * 1000)
+""".replace("DELAY_MS", str(SLOW_CAMERA_S * 1000))
 
 # No camera or microphone at all, until the test "plugs them in" (window.__devicesPlugged = true).
 NO_DEVICES = """
@@ -44,7 +44,8 @@ NO_DEVICES = """
 })();
 """
 
-LIVE_TRACKS_JS = "() => (window.attuneDebug.app.stream?.getTracks() ?? []).filter((t) => t.readyState === 'live').map((t) => t.kind).sort()"
+LIVE_TRACKS_JS = """() => (window.attuneDebug.app.stream?.getTracks() ?? [])
+  .filter((t) => t.readyState === 'live').map((t) => t.kind).sort()"""
 
 
 def press_continue_at_once(page: Page, url: str, name: str) -> None:

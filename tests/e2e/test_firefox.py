@@ -65,11 +65,17 @@ def test_firefox_client_joins_a_chromium_counselor(
         wait_for(firefox_flowing, timeout=60, interval=1.5, what="the counselor's media playing in Firefox")
         print(f"firefox side: {samples[-1]}")
         firefox.screenshot(screenshot_dir / "firefox-client-call.png")
+        # The call page passes the same accessibility check in Firefox.
+        blocking = [v for v in firefox.axe() if v["impact"] in ("serious", "critical")]
+        assert not blocking, blocking
         counselor.screenshot(path=screenshot_dir / "firefox-counselor-view.png")
 
         # The analysis uplink from Firefox reaches the server (audio seconds and camera frames counted).
-        audio_s, frames = wait_for(lambda: (c := uplink_counters(attune_server.url, client_id))[0] > 1 and c[1] > 0 and c,
-                                   timeout=60, what="Firefox's analysis uplink")
+        def uplink_flowing() -> tuple[float, float] | None:
+            counters = uplink_counters(attune_server.url, client_id)
+            return counters if counters[0] > 1 and counters[1] > 0 else None
+
+        audio_s, frames = wait_for(uplink_flowing, timeout=60, what="Firefox's analysis uplink")
         print(f"server took {audio_s:.1f} s of audio and {frames:.0f} video frames from the Firefox client")
         time.sleep(2)
         assert uplink_counters(attune_server.url, client_id)[0] > audio_s, "uplink audio stopped growing"
