@@ -478,6 +478,11 @@ function initCounselorPanel() {
       });
       if (ok) send({ type: 'decline', participant_id: person.participant_id });
     },
+    onConsentChange: (person, text) => {
+      // A calm notice, not an alarm: the call goes on, and the People tab keeps the state.
+      toast(text);
+      if (tabs.current() !== 'tab-people' || $('#side-panel').classList.contains('collapsed')) $('#people-badge').hidden = false;
+    },
     onWaitingChange: (waiting) => {
       const before = knownWaiting;
       knownWaiting = new Set(waiting.map((p) => p.participant_id));
