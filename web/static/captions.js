@@ -35,6 +35,12 @@ export class CaptionView {
     larger.addEventListener('click', () => this.resize(1));
     this.smaller = smaller;
     this.larger = larger;
+    // A reader at the newest line stays there when the area changes size (text size, phone turned).
+    this.following = true;
+    log.addEventListener('scroll', () => { this.following = this.nearBottom(); });
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => { if (this.following) this.log.scrollTop = this.log.scrollHeight; }).observe(log);
+    }
   }
 
   resize(step) {
