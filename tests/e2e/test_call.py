@@ -78,6 +78,8 @@ def test_admission_media_uplink_chat_and_consent_withdrawal(
     expect(counselor.locator(f'.tile[data-participant="{sam_id}"] .tile-muted')).to_be_hidden()
 
     # Chat crosses both ways, with the sender's name; an unread badge waits on the closed Chat tab.
+    # (A client's chat is closed until they open it, so the call has the room.)
+    client.get_by_role("button", name="Chat").click()
     client.get_by_label("Message to everyone").fill("Hello, can you hear me?")
     client.keyboard.press("Enter")
     expect(counselor.locator("#chat-badge")).to_have_text("1")
@@ -99,6 +101,12 @@ def test_admission_media_uplink_chat_and_consent_withdrawal(
     client.get_by_role("button", name="Stop captions and cues").click()
     client.get_by_role("dialog").get_by_role("button", name="Stop captions and cues").click()
     expect(counselor.locator(f'#people-list [data-participant="{sam_id}"]')).to_contain_text("stopped")
+    # The counselor is told at once, calmly (a status notice, not an alert), and the transcript says why
+    # Sam's lines stop.
+    expect(counselor.locator("#toast")).to_contain_text("Sam stopped captions and cues")
+    assert counselor.locator("#toast").get_attribute("role") == "status"
+    expect(counselor.locator('#transcript-list .transcript-consent[data-consent="withdrawn"]')).to_contain_text(
+        "nothing Sam says is transcribed")
     assert client.evaluate("() => window.attuneDebug.uplink.active") is False
     time.sleep(1.5)
     after_withdrawal = uplink_counters(attune_server.url, sam_id)
@@ -111,6 +119,7 @@ def test_admission_media_uplink_chat_and_consent_withdrawal(
     client.get_by_role("button", name="Turn on captions and cues").click()
     client.get_by_role("dialog").get_by_role("button", name="I agree").click()
     expect(counselor.locator(f'#people-list [data-participant="{sam_id}"]')).to_contain_text("agreed")
+    expect(counselor.locator("#toast")).to_contain_text("Sam turned captions and cues back on")
     wait_for(lambda: uplink_counters(attune_server.url, sam_id)[0] > after_withdrawal[0] + 1,
              timeout=30, what="uplink audio again after consent")
 

@@ -97,8 +97,9 @@ def test_live_captions_show_the_clients_words_on_both_pages(
     assert call.client.evaluate("() => localStorage.getItem('attune.captionSize')") is not None
 
     # Captions off: this page stops receiving them (the counselor's keeps going).
-    call.client.get_by_role("button", name="Captions on").click()
-    expect(call.client.get_by_role("button", name="Captions off")).to_have_attribute("aria-pressed", "false")
+    call.client.get_by_role("button", name="Hide captions").click()
+    expect(call.client.get_by_role("button", name="Show captions")).to_be_visible()
+    expect(call.client.locator("#captions-empty")).to_contain_text("Captions are hidden on your screen")
     time.sleep(1.5)  # anything already on its way
     client_count = sum(1 for m in ws_seen(call.client) if m["type"] == "caption")
     counselor_count = sum(1 for m in ws_seen(call.counselor) if m["type"] == "caption")

@@ -54,6 +54,9 @@ def test_three_people_all_see_and_hear_each_other(
     assert uplink_counters(attune_server.url, ids["jo"]) == (0.0, 0.0)
     assert jo.evaluate("() => window.attuneDebug.uplink.active") is False
     expect(counselor.locator(f'#people-list [data-participant="{ids["jo"]}"]')).to_contain_text("declined")
+    # ... and the counselor's transcript says so, where Jo's lines would have been.
+    expect(counselor.locator('#transcript-list .transcript-consent[data-consent="declined"]')).to_contain_text(
+        "Jo chose to join without captions and cues")
 
     # Layout: captions sit below the videos on every screen, never over a face; the phone page
     # does not scroll sideways.

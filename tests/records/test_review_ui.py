@@ -46,6 +46,9 @@ async def _seed(data_dir: Path) -> None:
     await store.add_participant(SESSION_ID, "p-c1", "counselor", "Dr. Ada Marsh", start)
     await store.add_participant(SESSION_ID, "p-k1", "client", "Robin Quill", start)
     await store.add_consent(SESSION_ID, "p-k1", "client", "granted", "v1", start)
+    # Robin stops captions and cues for a while (between the 4th and 5th lines) and agrees again.
+    await store.add_consent(SESSION_ID, "p-k1", "client", "withdrawn", "v1", start + timedelta(seconds=19.2))
+    await store.add_consent(SESSION_ID, "p-k1", "client", "granted", "v1", start + timedelta(seconds=19.4))
     for role, t0, t1, text in LINES:
         await store.add_transcript_line(SESSION_ID, "p-c1" if role == "counselor" else "p-k1", role, t0, t1, text,
                                         start)
@@ -128,10 +131,25 @@ def test_review_pages_with_keyboard_on_laptop_and_tablet(server_url: str) -> Non
         page.keyboard.press("Enter")
         expect(page.locator("#record")).to_be_visible()
         expect(page.locator(".record-line.is-target")).to_contain_text("apartment")  # search hit -> its line
-        expect(page.locator("#transcript > li")).to_have_count(len(LINES))
+        expect(page.locator("#transcript > li.record-line")).to_have_count(len(LINES))
         expect(page.locator("#tone-chart polyline")).to_have_count(2)
         expect(page.locator("#tone-chart .cue-marker")).to_have_count(1)
         expect(page.locator("#talk-time li")).to_have_count(2)
+
+        # A cue says when, about whom, what kind and how urgent, in words; the layout holds for each.
+        cue = page.locator("#cue-list .cue-item").first
+        expect(cue.locator(".cue-who")).to_have_text("Robin Quill")
+        expect(cue.locator(".cue-severity")).to_have_text("Urgent alert")
+        expect(cue.locator(".cue-kind")).to_have_text("Risk language (words)")
+        assert "URGENT" not in page.locator("#cue-list").inner_text()
+        time_box, who_box = cue.locator(".cue-time").bounding_box(), cue.locator(".cue-who").bounding_box()
+        assert time_box and who_box and abs(time_box["y"] - who_box["y"]) < 8, "time and name on one line"
+        # The consent history: Robin's pause of captions and cues, explained where it happened.
+        expect(page.locator("#consent-history li")).to_have_count(3)
+        expect(page.locator("#consent-history")).to_contain_text("Robin Quill stopped captions and cues")
+        marker = page.locator("#transcript .record-consent")
+        expect(marker).to_contain_text("nothing Robin Quill said was transcribed until 00:19")
+        expect(page.locator("#record-participants")).to_contain_text("stopped at 00:19, agreed again at 00:19")
 
         # A cue jumps to its line.
         page.get_by_role("button", name="Robin said they feel hopeless.").press("Enter")

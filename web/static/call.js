@@ -8,7 +8,7 @@ import { acquireMedia, DeviceCheck, loadDevicePrefs } from './devices.js';
 import { Mesh, worseLevel } from './mesh.js';
 import { Signaling, socketUrl } from './signaling.js';
 import { TileGrid } from './tiles.js';
-import { $, confirmDialog, friendlyError, setupTabs, toast } from './ui.js';
+import { $, confirmDialog, friendlyError, setControlLabel, setupTabs, toast } from './ui.js';
 import { Uplink } from './uplink.js';
 
 const role = document.body.dataset.role === 'counselor' ? 'counselor' : 'client';
@@ -99,8 +99,10 @@ function initSetup(saved) {
     message: $('#device-message'),
   });
   deviceCheck.start();
-  $('#setup-form').addEventListener('submit', (event) => {
+  let submitting = false;
+  $('#setup-form').addEventListener('submit', async (event) => {
     event.preventDefault();
+    if (submitting) return;
     const name = $('#name-input').value.trim().slice(0, 60);
     if (!name) {
       $('#name-error').hidden = false;
@@ -112,6 +114,27 @@ function initSetup(saved) {
     if (isCounselor) {
       app.consentGranted = $('#caption-self').checked;
       localStorage.setItem(SELF_CAPTION_KEY, String(app.consentGranted));
+    }
+    submitting = true;
+    if (deviceCheck.pending) {
+      // Pressed while the camera is still starting (or the browser's permission question is open):
+      // wait for it, and say so, rather than joining without camera and microphone.
+      const button = $('#setup-submit');
+      const label = button.textContent;
+      button.disabled = true;
+      button.setAttribute('aria-busy', 'true');
+      button.textContent = 'Starting your camera and microphone…';
+      const message = $('#device-message');
+      message.textContent = 'Waiting for your camera and microphone to start. If your browser asks to use them, choose Allow.';
+      message.hidden = false;
+      await deviceCheck.ready();
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+      button.textContent = label;
+      // The check's own result (a problem, or none) replaces the waiting message.
+      const problem = deviceCheck.problem;
+      message.textContent = problem ?? '';
+      message.hidden = !problem;
     }
     app.stream = deviceCheck.finish();
     connect();
@@ -149,7 +172,7 @@ function handle(message) {
       break;
     case 'session_ended':
       finish('The session has ended',
-        role === 'counselor' ? 'You ended the session for everyone. Thank you.'
+        role === 'counselor' ? 'You ended the session for everyone. Its transcript, cues and your notes are in the session record.'
           : 'Your counselor has ended the session. Thank you for joining. You can close this page.');
       break;
     case 'roster': onRoster(message.participants ?? []); break;
@@ -247,7 +270,13 @@ function onError(message) {
       ended: 'This session has ended',
       full: 'This session is full',
     };
-    finish(titles[message.code], friendlyError(message.code));
+    const counselorWords = {
+      bad_token: 'This room link is not valid. You can start a new session from the start page.',
+      expired: 'This room link has expired. You can start a new session from the start page.',
+      ended: 'This session has ended. Its record is in your session records.',
+      full: 'This session already has the most people it can hold.',
+    };
+    finish(titles[message.code], role === 'counselor' ? counselorWords[message.code] : friendlyError(message.code));
     return;
   }
   if (message.ref === 'uplink_offer' || message.code === 'uplink_failed') {
@@ -282,9 +311,9 @@ function renderConsentControl() {
   const button = $('#consent-toggle');
   if (!button) return;
   const on = app.consentGranted === true;
-  if (role === 'counselor') button.textContent = on ? 'Stop captioning me' : 'Caption my speech';
-  else button.textContent = on ? 'Stop captions and cues' : 'Turn on captions and cues';
-  button.setAttribute('aria-pressed', String(on));
+  if (role === 'counselor') setControlLabel(button, on ? 'Stop captioning me' : 'Caption my speech', on ? 'Stop CC' : 'Caption me');
+  else setControlLabel(button, on ? 'Stop captions and cues' : 'Turn on captions and cues', on ? 'Cues off' : 'Cues on');
+  button.dataset.on = String(on);
   $('#consent-state').textContent = on
     ? (role === 'counselor' ? 'Your speech is captioned.' : 'Captions and cues are on for you.')
     : (role === 'counselor' ? 'Your speech is not captioned.' : 'Captions and cues are off for you. Nothing is sent for analysis.');
@@ -357,7 +386,8 @@ function initCallUi() {
     list: $('#chat-list'),
     form: $('#chat-form'),
     input: $('#chat-input'),
-    badge: $('#chat-badge'),
+    badge: [$('#chat-badge'), $('#chat-control-badge')],
+    onUnseen: (message) => toast(`New chat message from ${message.name}.`),
     empty: $('#chat-empty'),
     isVisible: () => tabs.current() === 'tab-chat' && !$('#side-panel').classList.contains('collapsed'),
     send,
@@ -368,15 +398,72 @@ function initCallUi() {
   $('#consent-toggle').addEventListener('click', toggleConsent);
   $('#leave-button').addEventListener('click', leave);
   $('#end-button').addEventListener('click', endForEveryone);
-  $('#panel-toggle').addEventListener('click', () => {
-    const panel = $('#side-panel');
-    const collapsed = panel.classList.toggle('collapsed');
-    $('#panel-toggle').setAttribute('aria-expanded', String(!collapsed));
-    $('#panel-toggle').textContent = collapsed ? 'Show panel' : 'Hide panel';
-    if (!collapsed && tabs.current() === 'tab-chat') chat.markRead();
-  });
-  $('#mic-toggle').disabled = !app.stream?.getAudioTracks().length;
-  $('#camera-toggle').disabled = !app.stream?.getVideoTracks().length;
+  $('#panel-toggle').addEventListener('click', () => setPanelOpen($('#side-panel').classList.contains('collapsed')));
+  // A client's side panel holds only the chat: closed until wanted, so the call has the room (the
+  // Chat button counts unread messages). The counselor's panel (people, insights) starts open.
+  setPanelOpen(isCounselor);
+  $('#media-retry').addEventListener('click', retryDevices);
+  renderDeviceControls();
+}
+
+const hasAudio = () => Boolean(app.stream?.getAudioTracks().length);
+const hasVideo = () => Boolean(app.stream?.getVideoTracks().length);
+
+// The call page says plainly when this person's camera or microphone is missing, and offers to try
+// again without a reload; others see a camera-off tile and a muted marker, never a black picture.
+function renderDeviceControls() {
+  $('#mic-toggle').disabled = !hasAudio();
+  $('#camera-toggle').disabled = !hasVideo();
+  const banner = $('#media-banner');
+  if (!banner) return;
+  let text = '';
+  if (!hasAudio() && !hasVideo()) text = 'You are in the call without a camera or microphone, so others cannot see or hear you. Chat still works.';
+  else if (!hasVideo()) text = 'Your camera did not start, so others hear you but do not see you.';
+  else if (!hasAudio()) text = 'Your microphone did not start, so others see you but do not hear you. Chat still works.';
+  banner.hidden = !text;
+  $('#media-banner-text').textContent = text;
+}
+
+async function retryDevices() {
+  const button = $('#media-retry');
+  button.disabled = true;
+  button.textContent = 'Starting your camera and microphone…';
+  const { stream, problem } = await acquireMedia(loadDevicePrefs());
+  button.disabled = false;
+  button.textContent = 'Try camera and microphone again';
+  const gained = stream && (stream.getAudioTracks().length > (app.stream?.getAudioTracks().length ?? 0)
+    || stream.getVideoTracks().length > (app.stream?.getVideoTracks().length ?? 0));
+  if (!gained) {
+    for (const track of stream?.getTracks() ?? []) track.stop();
+    toast(problem ?? 'Your camera and microphone still did not start.');
+    return;
+  }
+  const previous = app.stream;
+  app.stream = stream;
+  for (const track of stream.getAudioTracks()) track.enabled = app.audioOn;
+  for (const track of stream.getVideoTracks()) track.enabled = app.videoOn;
+  tiles.attach('me', stream);
+  app.mesh?.setLocalStream(stream);
+  if (app.uplink?.active) app.uplink.start(stream);
+  else ensureUplink();
+  for (const track of previous?.getTracks() ?? []) track.stop();
+  tiles.update('me', { audio: app.audioOn && hasAudio(), video: app.videoOn && hasVideo() });
+  renderDeviceControls();
+  sendMediaState();
+  toast(problem ?? 'Your camera and microphone are on.');
+}
+
+function setPanelOpen(open) {
+  const panel = $('#side-panel');
+  const button = $('#panel-toggle');
+  panel.classList.toggle('collapsed', !open);
+  button.setAttribute('aria-expanded', String(open));
+  if (role === 'counselor') setControlLabel(button, open ? 'Hide panel' : 'Show panel', 'Panel');
+  else setControlLabel(button, open ? 'Close chat' : 'Chat', 'Chat');
+  if (open && tabs?.current() === 'tab-chat') {
+    chat?.markRead();
+    if (role === 'client') $('#chat-input').focus({ preventScroll: false });
+  }
 }
 
 function initCounselorPanel() {
@@ -394,6 +481,11 @@ function initCounselorPanel() {
         okText: 'Decline', cancelText: 'Cancel', danger: true,
       });
       if (ok) send({ type: 'decline', participant_id: person.participant_id });
+    },
+    onConsentChange: (person, text) => {
+      // A calm notice, not an alarm: the call goes on, and the People tab keeps the state.
+      toast(text);
+      if (tabs.current() !== 'tab-people' || $('#side-panel').classList.contains('collapsed')) $('#people-badge').hidden = false;
     },
     onWaitingChange: (waiting) => {
       const before = knownWaiting;
@@ -422,7 +514,7 @@ function enterCall() {
   setStatus('Connected', 'connected');
   const me = tiles.ensure('me', { name: app.me.name ?? app.name, local: true });
   if (app.stream) tiles.attach('me', app.stream);
-  tiles.update('me', { audio: app.audioOn, video: app.videoOn && Boolean(app.stream?.getVideoTracks().length) });
+  tiles.update('me', { audio: app.audioOn && hasAudio(), video: app.videoOn && hasVideo() });
   me.video.muted = true;
   app.mesh = new Mesh({
     myId: app.me.participant_id,
@@ -517,7 +609,8 @@ async function measureNetwork() {
 }
 
 function sendMediaState() {
-  send({ type: 'media_state', audio: app.audioOn, video: app.videoOn });
+  // What others can really get from us: a missing device counts as off.
+  send({ type: 'media_state', audio: app.audioOn && hasAudio(), video: app.videoOn && hasVideo() });
 }
 
 function setAudio(on) {
@@ -525,7 +618,7 @@ function setAudio(on) {
   // The same track feeds the mesh and the analysis uplink, so muting stops both.
   for (const track of app.stream?.getAudioTracks() ?? []) track.enabled = on;
   const button = $('#mic-toggle');
-  button.textContent = on ? 'Mute' : 'Unmute';
+  setControlLabel(button, on ? 'Mute' : 'Unmute');
   button.setAttribute('aria-pressed', String(!on));
   tiles.update('me', { audio: on });
   sendMediaState();
@@ -535,7 +628,7 @@ function setVideo(on) {
   app.videoOn = on;
   for (const track of app.stream?.getVideoTracks() ?? []) track.enabled = on;
   const button = $('#camera-toggle');
-  button.textContent = on ? 'Stop camera' : 'Start camera';
+  setControlLabel(button, on ? 'Stop camera' : 'Start camera', 'Camera');
   button.setAttribute('aria-pressed', String(!on));
   tiles.update('me', { video: on });
   sendMediaState();
@@ -569,7 +662,7 @@ async function endForEveryone() {
   if (send({ type: 'end_session' })) {
     const button = $('#end-button');
     button.disabled = true;
-    button.textContent = 'Ending the session…';
+    setControlLabel(button, 'Ending the session…', 'Ending…');
   }
 }
 
@@ -584,6 +677,15 @@ function finish(title, message, { canRejoin = false } = {}) {
   $('#ended-title').textContent = title;
   $('#ended-message').textContent = message;
   $('#rejoin-button').hidden = !canRejoin;
+  // The counselor's next steps: this session's record, or a new session.
+  const links = $('#ended-links');
+  if (links) {
+    links.hidden = role !== 'counselor';
+    const sessionId = app.session?.session_id;
+    const recordLink = $('#ended-record');
+    recordLink.hidden = !sessionId;
+    if (sessionId) recordLink.href = `/records/${encodeURIComponent(sessionId)}`;
+  }
   setStatus('', '');
   showScreen('screen-ended');
 }

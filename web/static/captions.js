@@ -35,6 +35,12 @@ export class CaptionView {
     larger.addEventListener('click', () => this.resize(1));
     this.smaller = smaller;
     this.larger = larger;
+    // A reader at the newest line stays there when the area changes size (text size, phone turned).
+    this.following = true;
+    log.addEventListener('scroll', () => { this.following = this.nearBottom(); });
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => { if (this.following) this.log.scrollTop = this.log.scrollHeight; }).observe(log);
+    }
   }
 
   resize(step) {
@@ -58,18 +64,18 @@ export class CaptionView {
   }
 
   applyEnabled() {
-    this.toggle.setAttribute('aria-pressed', String(this.enabled));
-    this.toggle.textContent = this.enabled ? 'Captions on' : 'Captions off';
+    // The label says what pressing it does (not a state to decode); the hint says it is only this screen.
+    this.toggle.textContent = this.enabled ? 'Hide captions' : 'Show captions';
     this.root.classList.toggle('captions-disabled', !this.enabled);
     this.updateEmpty();
   }
 
   updateEmpty() {
     if (!this.empty) return;
-    this.empty.hidden = this.log.childElementCount > 0 || this.partials.size > 0;
+    this.empty.hidden = this.enabled && (this.log.childElementCount > 0 || this.partials.size > 0);
     this.empty.textContent = this.enabled
       ? 'Captions will appear here when someone who turned on captions speaks.'
-      : 'Captions are off. Turn them on to see what is said.';
+      : 'Captions are hidden on your screen. Others still see theirs, and you can press Show captions at any time.';
   }
 
   handle(message) {

@@ -2,10 +2,11 @@
 import { clockTime, el } from './ui.js';
 
 export class Chat {
-  constructor({ list, form, input, badge, empty, isVisible, send, myId }) {
+  constructor({ list, form, input, badge, empty, isVisible, send, myId, onUnseen }) {
     this.list = list;
     this.input = input;
-    this.badge = badge;
+    this.badges = Array.isArray(badge) ? badge : [badge];
+    this.onUnseen = onUnseen ?? (() => {});
     this.empty = empty;
     this.isVisible = isVisible;
     this.send = send;
@@ -44,6 +45,7 @@ export class Chat {
     if (!mine && !this.isVisible()) {
       this.unread += 1;
       this.renderBadge();
+      this.onUnseen(message);
     }
   }
 
@@ -53,8 +55,10 @@ export class Chat {
   }
 
   renderBadge() {
-    this.badge.hidden = this.unread === 0;
-    this.badge.textContent = String(this.unread);
-    this.badge.setAttribute('aria-label', `${this.unread} unread`);
+    for (const badge of this.badges) {
+      badge.hidden = this.unread === 0;
+      badge.textContent = String(this.unread);
+      badge.setAttribute('aria-label', `${this.unread} unread`);
+    }
   }
 }

@@ -17,15 +17,23 @@ const SELF_CAPTION_TEXT = {
   withdrawn: 'Own speech not captioned',
   pending: 'Own speech not captioned',
 };
+// What the counselor is told, calmly, when a client's decision changes during the session.
+const CONSENT_NEWS = {
+  withdrawn: (name) => `${name} stopped captions and cues. From now on nothing ${name} says is transcribed or analysed.`,
+  declined: (name) => `${name} chose to join without captions and cues. Nothing ${name} says is transcribed or analysed.`,
+  granted: (name) => `${name} turned captions and cues back on.`,
+};
 const UPLINK_TEXT = { connecting: 'Analysis: connecting', connected: 'Analysis: receiving', closed: 'Analysis: off' };
 const STATE_TEXT = { waiting: 'Waiting', admitted: 'In the call', reconnecting: 'Reconnecting', left: 'Left' };
 
 export class CounselorPanel {
-  constructor({ root, onAdmit, onDecline, onWaitingChange, myId }) {
+  constructor({ root, onAdmit, onDecline, onWaitingChange, onConsentChange, myId }) {
     this.root = root;
     this.onAdmit = onAdmit;
     this.onDecline = onDecline;
     this.onWaitingChange = onWaitingChange;
+    this.onConsentChange = onConsentChange;
+    this.consentSeen = false;
     this.myId = myId;
     this.waiting = [];
     this.consent = new Map();
@@ -54,10 +62,23 @@ export class CounselorPanel {
         this.renderWaiting();
         this.onWaitingChange?.(this.waiting);
         break;
-      case 'consent_state':
-        for (const p of event.participants ?? []) this.consent.set(p.participant_id, p);
+      case 'consent_state': {
+        // The first snapshot (page load, rejoin) is the starting point; later changes are news.
+        const first = !this.consentSeen;
+        this.consentSeen = true;
+        for (const p of event.participants ?? []) {
+          const before = this.consent.get(p.participant_id)?.consent;
+          this.consent.set(p.participant_id, p);
+          if (!first && p.role === 'client' && before !== p.consent && CONSENT_NEWS[p.consent]
+              && (p.consent !== 'granted' || before === 'withdrawn' || before === 'declined')) {
+            const text = CONSENT_NEWS[p.consent](p.name || 'A client');
+            this.addConsentNote(p, text);
+            this.onConsentChange?.(p, text);
+          }
+        }
         this.renderPeople();
         break;
+      }
       case 'uplink_state':
         this.uplinks.set(event.participant_id, event.state);
         this.renderPeople();
@@ -106,6 +127,15 @@ export class CounselorPanel {
         }),
         uplink ? el('div', { class: 'muted small-text', text: UPLINK_TEXT[uplink] ?? uplink }) : null);
     }));
+  }
+
+  // A decision shown where the transcript has its gap, so the counselor sees why it is there.
+  addConsentNote(person, text) {
+    const at = person.at ? new Date(person.at) : new Date();
+    const time = Number.isNaN(at.getTime()) ? '' : at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    this.transcriptList.append(el('li', { class: 'transcript-line transcript-consent', dataset: { participant: person.participant_id, consent: person.consent } },
+      el('span', { class: 'transcript-time', text: time }), el('span', { text: ` ${text}` })));
+    this.transcriptEmpty.hidden = true;
   }
 
   // Fed by final captions and by `transcript_line` events; the same line may arrive both ways.

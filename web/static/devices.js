@@ -106,6 +106,8 @@ export class DeviceCheck {
     this.message = message;
     this.levelMeter = new LevelMeter(meterFill, meter);
     this.stream = null;
+    this.acquiring = null;  // the getUserMedia round in progress (a permission prompt can hold it open)
+    this.generation = 0;
     this.prefs = loadDevicePrefs();
     cameraSelect.addEventListener('change', () => this.switchTo({ cameraId: cameraSelect.value }));
     micSelect.addEventListener('change', () => this.switchTo({ micId: micSelect.value }));
@@ -116,13 +118,39 @@ export class DeviceCheck {
     await this.listDevices();
   }
 
-  async open() {
+  get pending() {
+    return this.acquiring !== null;
+  }
+
+  // Resolves once no camera/microphone request is in flight, so nobody joins while the camera is still
+  // starting (and no stream turns up later in a preview nobody sees, holding the camera light on).
+  async ready() {
+    while (this.acquiring) await this.acquiring;
+    return this.stream;
+  }
+
+  open() {
+    const generation = ++this.generation;
+    const round = this.acquire(generation).finally(() => {
+      if (this.acquiring === round) this.acquiring = null;
+    });
+    this.acquiring = round;
+    return round;
+  }
+
+  async acquire(generation) {
     const { stream, problem } = await acquireMedia(this.prefs);
+    if (generation !== this.generation) {
+      // A newer request (another device picked) replaced this one: release what this one got.
+      for (const track of stream?.getTracks() ?? []) track.stop();
+      return;
+    }
     this.stream = stream;
     this.video.srcObject = stream;
     const hasVideo = Boolean(stream?.getVideoTracks().length);
     this.video.hidden = !hasVideo;
     this.placeholder.hidden = hasVideo;
+    this.problem = problem;
     this.message.textContent = problem ?? '';
     this.message.hidden = !problem;
     this.levelMeter.attach(stream);
@@ -151,6 +179,7 @@ export class DeviceCheck {
     this.prefs = { ...this.prefs, ...change };
     saveDevicePrefs(this.prefs);
     this.stopTracks();
+    this.stream = null;
     await this.open();
     await this.listDevices();
   }
@@ -160,8 +189,9 @@ export class DeviceCheck {
     for (const track of this.stream?.getTracks() ?? []) track.stop();
   }
 
-  // Hand the live stream to the call; the preview and meter stop here.
+  // Hand the live stream to the call; the preview and meter stop here. Call after ready().
   finish() {
+    this.generation += 1;  // a request still in flight (there should be none) must not reopen the preview
     this.levelMeter.detach();
     this.video.srcObject = null;
     saveDevicePrefs({

@@ -98,6 +98,15 @@ class Peer {
     if (stream) for (const track of stream.getTracks()) this.pc.addTrack(track, stream);
   }
 
+  useStream(stream) {
+    if (!this.tracksAdded || this.closed) return;  // addLocalTracks() will send the new stream's tracks
+    for (const track of stream.getTracks()) {
+      const sender = this.pc.getSenders().find((s) => s.track?.kind === track.kind);
+      if (sender) sender.replaceTrack(track).catch((error) => console.warn('replaceTrack failed', error));
+      else this.pc.addTrack(track, stream);
+    }
+  }
+
   sendDescription() {
     const { type, sdp } = this.pc.localDescription;
     const sent = this.mesh.send({ type: 'signal', to: this.peerId, description: { type, sdp } });
@@ -266,6 +275,13 @@ export class Mesh {
     peer.close();
     this.peers.delete(peerId);
     this.events.onPeerRemoved(peerId);
+  }
+
+  // A new camera/microphone stream (the person tried their devices again during the call): each
+  // connection swaps the tracks it sends, or adds the kinds it had none of (which renegotiates).
+  setLocalStream(stream) {
+    this.localStream = stream;
+    for (const peer of this.peers.values()) peer.useStream(stream);
   }
 
   handleSignal(message) {

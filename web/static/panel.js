@@ -7,6 +7,7 @@
 // Calm by design: values update in place (no re-rendering, no animation), cues are worded as prompts
 // for attention, and only urgent alerts interrupt (a banner that stays until acknowledged).
 import { formatOffset } from './captions.js';
+import { baseKind, kindLabel } from './labels.js';
 import { el } from './ui.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -14,27 +15,6 @@ const MAX_CUES = 60;
 const MAX_POINTS = 80;
 const VIDEO_STALE_MS = 6000;
 const PITCH_REF_HZ = 100;  // as analysis/voice.py: pitch is compared in semitones re 100 Hz
-
-// Cue kinds in plain words (mute controls, evidence headings). Unknown kinds fall back to the raw name.
-const KIND_LABELS = {
-  'words.sentiment_shift': 'Tone of words',
-  'words.risk': 'Words worth checking',
-  'voice.pace': 'Speaking pace',
-  'voice.pace_words': 'Speaking pace (words)',
-  'voice.loudness': 'Loudness',
-  'voice.pitch': 'Pitch',
-  'voice.flatness': 'Liveliness of voice',
-  'voice.pauses': 'Pauses while speaking',
-  'conversation.interruptions': 'Talking over others',
-  'conversation.response_latency': 'Pause before answering',
-  'conversation.long_silence': 'Long silences',
-  'conversation.talk_share': 'Your share of talk',
-  'conversation.silent_participant': 'Someone staying quiet',
-  'video.face_absent': 'Face not in view',
-  'video.looking_away': 'Looking away',
-  'video.restless': 'Head movement',
-  'video.expression_tense': 'Facial expression (weak signal)',
-};
 
 // Evidence keys in plain words; the value formatting follows the key's unit suffix.
 const EVIDENCE_LABELS = {
@@ -61,8 +41,6 @@ const VIDEO_WORDS = {
   absent: 'Face not in view',
 };
 
-const baseKind = (kind) => String(kind ?? '').replace(/\.ended$/, '');
-const kindLabel = (kind) => KIND_LABELS[baseKind(kind)] ?? baseKind(kind);
 const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
 
 function humanize(key) {
@@ -358,8 +336,9 @@ export class InsightsPanel {
       ...counts.map(([label, n]) => el('li', { dataset: { measure: label } },
         el('span', { class: 'stat-number', text: String(isNumber(n) ? n : 0) }), el('span', { class: 'stat-label', text: label }))));
     const asked = (event.open_question ?? 0) + (event.closed_question ?? 0);
-    const note = asked && isNumber(event.percent_open)
-      ? el('p', { class: 'small-text muted', text: `${Math.round(event.percent_open)}% of your questions so far were open.` }) : null;
+    const note = el('p', { class: 'small-text muted listening-note', text: asked && isNumber(event.percent_open)
+      ? `${Math.round(event.percent_open)}% of your questions so far were open.`
+      : 'No questions from you counted yet.' });
     this.listeningBox.replaceChildren(stats, note);
   }
 

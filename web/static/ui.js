@@ -19,6 +19,19 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// A call control's label: the full words (its accessible name) and, for narrow screens, a short form
+// shown instead (aria-hidden, so a screen reader hears the full words only).
+export function setControlLabel(button, full, short = full) {
+  const fullNode = button.querySelector('.label-full');
+  const shortNode = button.querySelector('.label-short');
+  if (!fullNode) {
+    button.textContent = full;
+    return;
+  }
+  fullNode.textContent = full;
+  if (shortNode) shortNode.textContent = short;
+}
+
 // Server error codes (docs/protocol.md) in words a worried person can act on.
 const ERROR_TEXT = {
   bad_json: 'Something went wrong sending that. Please try again.',

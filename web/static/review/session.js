@@ -1,5 +1,6 @@
 // One session record: transcript with speakers and times, tone chart with cue markers that jump to their
 // line, talk time, cues, private notes, corrections (the original is kept), search within, export, delete.
+import { kindLabel, severityLabel } from '../labels.js';
 import { api, clock, consentWord, duration, el, setupTopbar, when } from './api.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -33,7 +34,7 @@ function renderHeader() {
   document.querySelector('#record-participants').replaceChildren(...record.participants.map((p) =>
     el('li', { class: `chip speaker-${colourOf(p.participant_id)}` },
       el('span', { class: 'swatch', 'aria-hidden': 'true' }),
-      `${p.name} (${p.role}) · captions and cues: ${consentWord(p.consent)}`)));
+      `${p.name} (${p.role}) · ${consentSummary(p)}`)));
   for (const link of document.querySelectorAll('[data-export]')) {
     link.href = `${base}/export/${link.dataset.export}`;
   }
@@ -88,6 +89,21 @@ function renderChart() {
     marker.addEventListener('click', (event) => { event.preventDefault(); focusLine(cue.line_id); });
     chart.append(marker);
   }
+  // Stretches in which someone had captions and cues off: shaded, so a quiet stretch is not misread.
+  const events = consentEvents();
+  events.forEach((event, i) => {
+    if (event.state !== 'withdrawn' && event.state !== 'declined') return;
+    const next = events.slice(i + 1).find((e) => e.participant_id === event.participant_id && e.state === 'granted');
+    const x0 = x(Math.min(event.offset, end));
+    const x1 = x(Math.min(next ? next.offset : end, end));
+    const gap = svg('rect', { x: x0, y: pad.top, width: Math.max(2, x1 - x0), height: height - pad.top - pad.bottom,
+      class: `consent-gap speaker-${colourOf(event.participant_id)}` });
+    const title = svg('title');
+    title.textContent = `${nameOf(event.participant_id)}: captions and cues off from ${clock(event.offset)}`
+      + (next ? ` to ${clock(next.offset)}` : '');
+    gap.append(title);
+    chart.insertBefore(gap, chart.children[1] ?? null);
+  });
   document.querySelector('#tone-chart').replaceChildren(chart);
   document.querySelector('#tone-legend').replaceChildren(...record.participants.map((p) =>
     el('li', { class: `speaker-${colourOf(p.participant_id)}` }, el('span', { class: 'swatch', 'aria-hidden': 'true' }),
@@ -105,17 +121,91 @@ function renderTalkTime() {
   }));
 }
 
+function nameOf(pid) {
+  if (pid === 'session') return 'Everyone';
+  return record.participants.find((p) => p.participant_id === pid)?.name ?? 'Someone who left';
+}
+
+// One cue: when, whom it is about, what kind, how much it asks; the sentence jumps to its line.
 function renderCues() {
   const list = document.querySelector('#cue-list');
   if (!record.cues.length) {
     list.replaceChildren(el('li', { class: 'muted', text: 'No cues were raised in this session.' }));
     return;
   }
-  list.replaceChildren(...record.cues.map((cue) => el('li', { class: `cue-item severity-${cue.severity}` },
-    el('button', { type: 'button', class: 'link-button', onclick: () => focusLine(cue.line_id) },
+  list.replaceChildren(...record.cues.map((cue) => {
+    const jump = cue.line_id != null;
+    const sentence = jump
+      ? el('button', { type: 'button', class: 'link-button cue-sentence', onclick: () => focusLine(cue.line_id),
+        'aria-label': `${cue.sentence} (show the line at ${clock(cue.at_s)})` }, cue.sentence)
+      : el('p', { class: 'cue-sentence', text: cue.sentence });
+    return el('li', { class: `cue-item severity-${cue.severity} speaker-${colourOf(cue.participant_id)}`,
+      'data-cue-kind': cue.kind },
+    el('div', { class: 'cue-head' },
       el('span', { class: 'cue-time', text: clock(cue.at_s) }),
-      el('span', { class: 'cue-severity', text: cue.severity }),
-      el('span', { text: cue.sentence })))));
+      el('span', { class: 'cue-who' }, el('span', { class: 'swatch', 'aria-hidden': 'true' }), nameOf(cue.participant_id)),
+      el('span', { class: 'cue-severity', text: severityLabel(cue.severity) })),
+    el('p', { class: 'cue-kind', text: kindLabel(cue.kind) }),
+    sentence);
+  }));
+}
+
+// ---------- consent history: a part of the record (who agreed, withdrew or declined, and when) ----------
+const CONSENT_EVENT_WORDS = {
+  granted: 'agreed to captions and cues',
+  declined: 'declined captions and cues',
+  withdrawn: 'stopped captions and cues',
+  pending: 'was asked about captions and cues',
+};
+
+// Seconds into the session of a decision (its wall-clock time against the session's start).
+function consentOffset(event) {
+  const at = Date.parse(event.at);
+  const start = Date.parse(record.created_at);
+  return Number.isFinite(at) && Number.isFinite(start) ? Math.max(0, (at - start) / 1000) : 0;
+}
+
+function consentEvents() {
+  return (record.consent_events ?? []).map((e) => ({ ...e, offset: consentOffset(e) }))
+    .sort((a, b) => a.offset - b.offset);
+}
+
+// "agreed", or the whole story when it changed: "agreed, stopped at 00:12, agreed again at 00:20".
+function consentSummary(participant) {
+  const events = consentEvents().filter((e) => e.participant_id === participant.participant_id);
+  const label = participant.role === 'counselor' ? 'own speech captioned' : 'captions and cues';
+  if (events.length <= 1) return `${label}: ${consentWord(events[0]?.state ?? participant.consent)}`;
+  const steps = events.map((e, i) => {
+    const word = { granted: i ? 'agreed again' : 'agreed', declined: 'declined', withdrawn: 'stopped' }[e.state] ?? e.state;
+    return i ? `${word} at ${clock(e.offset)}` : word;
+  });
+  return `${label}: ${steps.join(', ')}`;
+}
+
+function renderConsentHistory() {
+  const list = document.querySelector('#consent-history');
+  if (!list) return;
+  const events = consentEvents();
+  if (!events.length) {
+    list.replaceChildren(el('li', { class: 'muted', text: 'No decisions were recorded.' }));
+    return;
+  }
+  list.replaceChildren(...events.map((e) => el('li', { class: `consent-event consent-${e.state} speaker-${colourOf(e.participant_id)}` },
+    el('span', { class: 'cue-time', text: clock(e.offset) }),
+    el('span', { class: 'swatch', 'aria-hidden': 'true' }),
+    el('span', {}, `${nameOf(e.participant_id)} ${CONSENT_EVENT_WORDS[e.state] ?? e.state}`),
+    e.version ? el('span', { class: 'muted small-text', text: ` (consent text ${e.version})` }) : null)));
+}
+
+// Where someone stopped captions and cues, the transcript says so: the gap that follows is explained.
+function consentMarker(event, until) {
+  const name = nameOf(event.participant_id);
+  const what = event.state === 'declined'
+    ? `${name} declined captions and cues: nothing ${name} said is in this transcript`
+    : `${name} stopped captions and cues: nothing ${name} said was transcribed`;
+  const tail = until == null ? ' from here on.' : ` until ${clock(until)}, when they agreed again.`;
+  return el('li', { class: `record-consent speaker-${colourOf(event.participant_id)}`, 'data-consent': event.state },
+    el('span', { class: 'line-time', text: clock(event.offset) }), ` ${what}${tail}`);
 }
 
 function lineNode(line) {
@@ -170,7 +260,19 @@ function renderTranscript() {
     list.replaceChildren(el('li', { class: 'muted', text: 'No transcript was stored for this session.' }));
     return;
   }
-  list.replaceChildren(...record.lines.map(lineNode));
+  const markers = [];
+  const events = consentEvents();
+  events.forEach((event, i) => {
+    if (event.state !== 'withdrawn' && event.state !== 'declined') return;
+    const next = events.slice(i + 1).find((e) => e.participant_id === event.participant_id && e.state === 'granted');
+    markers.push({ at: event.offset, node: consentMarker(event, next?.offset) });
+  });
+  const items = record.lines.map((line) => ({ at: line.start_s, node: lineNode(line) }));
+  for (const marker of markers) {
+    const index = items.findIndex((item) => item.at > marker.at);
+    items.splice(index < 0 ? items.length : index, 0, marker);
+  }
+  list.replaceChildren(...items.map((item) => item.node));
 }
 
 function renderNotes() {
@@ -250,6 +352,7 @@ async function main() {
   renderChart();
   renderTalkTime();
   renderCues();
+  renderConsentHistory();
   renderTranscript();
   renderNotes();
   setupNotes();

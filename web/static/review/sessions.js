@@ -24,7 +24,7 @@ function render(sessions, query) {
     body.append(el('tr', {},
       el('td', {}, link, el('div', { class: 'muted small-text', text: s.title })),
       el('td', { text: participantsText(s) }),
-      el('td', { text: duration(s.duration_s) }),
+      el('td', { text: s.ended_at ? duration(s.duration_s) : (s.live ? 'In progress' : 'Not ended') }),
       el('td', { text: consentText(s) }),
       el('td', { text: String(s.line_count) })));
     if (s.matches && s.matches.length) {
