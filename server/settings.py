@@ -49,6 +49,7 @@ class Settings:
     # This instance's name in the database, for the sessions it holds (default: host name and port).
     instance_id: str | None = None
     session_lease_s: float = 15.0  # a held session is renewed every third of this
+    metrics_token: str | None = None  # /metrics needs it as a bearer token; without it, local requests only
     ws_max_message_bytes: int = 64 * 1024
     ws_messages_per_second: float = 40.0
     ws_message_burst: int = 200
@@ -156,6 +157,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_participants=_int(env, "ATTUNE_MAX_PARTICIPANTS", base.max_participants),
         reconnect_grace_s=_float(env, "ATTUNE_RECONNECT_GRACE_S", base.reconnect_grace_s),
         instance_id=env.get("ATTUNE_INSTANCE_ID") or None,
+        metrics_token=env.get("ATTUNE_METRICS_TOKEN") or None,
         captions=_bool(env, "ATTUNE_CAPTIONS", base.captions),
         voice_baseline_s=_float(env, "ATTUNE_VOICE_BASELINE_S", base.voice_baseline_s),
         asr=asr,
@@ -252,11 +254,16 @@ def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Setting
     return validate(replace(settings, **top))
 
 
+SECRET_FIELDS = frozenset({"metrics_token"})
+
+
 def describe(settings: Settings) -> dict[str, Any]:
-    """Settings as plain values for a start-up log line (no secrets are held in settings)."""
+    """Settings as plain values for a start-up log line; secrets show only whether they are set."""
     out: dict[str, Any] = {}
     for f in fields(settings):
         value = getattr(settings, f.name)
+        if f.name in SECRET_FIELDS:
+            value = "set" if value else "not set"
         out[f.name] = str(value) if isinstance(value, Path) else value
     return out
 

@@ -15,9 +15,12 @@ from pathlib import Path
 import aiohttp
 import psycopg
 
+from tests.e2e.flows import COUNSELOR_EMAIL, COUNSELOR_PASSWORD
+
 REPO = Path(__file__).resolve().parents[2]
-EMAIL = "failover.test@example.org"
-PASSWORD = "failover test passphrase"
+# The e2e flows log in with this account (tests/e2e/flows.py).
+EMAIL = COUNSELOR_EMAIL
+PASSWORD = COUNSELOR_PASSWORD
 
 
 def free_port() -> int:
@@ -30,8 +33,8 @@ def instance_env(data_dir: Path, database_url: str, instance: str, **extra: str)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATTUNE_")}
     env.update(
         ATTUNE_DATA_DIR=str(data_dir), ATTUNE_DATABASE_URL=database_url, ATTUNE_INSTANCE_ID=instance,
-        ATTUNE_MODEL="default", ATTUNE_DEVICE="cpu", ATTUNE_LANGUAGE="en", ATTUNE_CPU_THREADS="1",
-        ATTUNE_ASR_WORKERS="1", ATTUNE_LOG_LEVEL="INFO", ATTUNE_RECONNECT_GRACE_S="60",
+        ATTUNE_MODEL="default", ATTUNE_DEVICE="cpu", ATTUNE_LANGUAGE="en", ATTUNE_LOG_LEVEL="INFO",
+        ATTUNE_RECONNECT_GRACE_S="60",
         # Every instance encrypts and decrypts the same records: one data key for all of them.
         ATTUNE_DATA_KEY="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     )
@@ -79,7 +82,8 @@ async def wait_healthy(url: str, process: asyncio.subprocess.Process, log_path: 
     async with aiohttp.ClientSession() as http:
         for _ in range(tries):
             if process.returncode is not None:
-                raise AssertionError(f"{url} exited; see {log_path}:\n{log_path.read_text()[-3000:]}")
+                tail = (await asyncio.to_thread(log_path.read_text))[-3000:]
+                raise AssertionError(f"{url} exited; see {log_path}:\n{tail}")
             try:
                 async with http.get(f"{url}/healthz") as resp:
                     if resp.status == 200:
@@ -109,16 +113,22 @@ class Balancer:
         config = re.sub(r"(?m)^    server attune-a .*\n    server attune-b .*$", "\n".join(lines), config)
         self.config_path.write_text(config)
 
-    async def start(self) -> None:
+    def launch(self) -> None:
         self.write_config()
         checked = subprocess.run(["haproxy", "-c", "-f", str(self.config_path)], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stdout + checked.stderr
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(["haproxy", "-db", "-f", str(self.config_path)], stdout=log,
-                                        stderr=subprocess.STDOUT)
-        log.close()
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(["haproxy", "-db", "-f", str(self.config_path)], stdout=log,
+                                            stderr=subprocess.STDOUT)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.launch)
+        await self.wait_ready()
+
+    async def wait_ready(self) -> None:
+        """Until the balancer has a healthy instance to send requests to (it checks every 0.5 s)."""
         async with aiohttp.ClientSession() as http:
-            for _ in range(100):
+            for _ in range(150):
                 try:
                     async with http.get(f"{self.url}/healthz") as resp:
                         if resp.status == 200:
@@ -126,7 +136,7 @@ class Balancer:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.2)
-        raise AssertionError(f"HAProxy did not come up; see {self.log_path}")
+        raise AssertionError(f"HAProxy has no healthy instance; see {self.log_path}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

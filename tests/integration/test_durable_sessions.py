@@ -53,7 +53,7 @@ async def restartable(tmp_path: Path) -> AsyncIterator[Restartable]:
 
 async def test_participants_come_back_as_themselves_after_a_restart(restartable: Restartable) -> None:
     first = await restartable.start()
-    s, counselor, cw, client, clw = await first.admitted_pair()
+    s, _, cw, client, clw = await first.admitted_pair()
     await client.send(type="consent", granted=True, version=clw["consent"]["version"])
     await client.expect("consent_recorded")
     counselor_key, client_key = cw["resume_key"], clw["resume_key"]
@@ -65,7 +65,7 @@ async def test_participants_come_back_as_themselves_after_a_restart(restartable:
     for path in (f"/host/{s['counselor_token']}", f"/join/{s['invite_token']}"):
         page = await again.client.get(path)
         assert page.status == 200 and s["session_id"] in await page.text()
-    counselor2, cw2 = await again.join(s["counselor_token"], "Dr. Rivera", counselor_key)
+    _, cw2 = await again.join(s["counselor_token"], "Dr. Rivera", counselor_key)
     client2 = await again.connect()
     await client2.send(type="join", token=s["invite_token"], name="Sam", resume_key=client_key, continuing=True)
     clw2 = await client2.expect("welcome")
@@ -88,7 +88,7 @@ async def test_participants_come_back_as_themselves_after_a_restart(restartable:
 
 async def test_a_session_nobody_returns_to_is_ended_and_its_record_completed(restartable: Restartable) -> None:
     first = await restartable.start()
-    s, counselor, _, client, _ = await first.admitted_pair()
+    s, *_ = await first.admitted_pair()
     await restartable.stop()
 
     again = await restartable.start()
