@@ -46,6 +46,9 @@ async def _renew_forever(registry: SessionRegistry, signaling: Signaling) -> Non
 async def _sweep_forever(
     registry: SessionRegistry, signaling: Signaling, records: SessionRecords, grace_s: float
 ) -> None:
+    # Browsers keep trying to reconnect while no server is there: their grace period starts when this
+    # instance can take them back, not when the previous one stopped.
+    await asyncio.sleep(grace_s)
     while True:
         try:
             await sweep_once(registry, signaling, records, grace_s)

@@ -113,12 +113,18 @@ class Signaling:
             c.Leave: self._leave,
             c.EndSession: self._end_session,
             c.Subscribe: self._subscribe,
+            c.ResumeSaved: self._resume_saved,
         }
 
     # --- socket lifecycle ---------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=self.settings.ws_max_message_bytes, heartbeat=20.0)
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionResetError:
+            # The browser (or the balancer) went away during the handshake: nothing to answer.
+            log.info("a socket closed during its handshake (%s)", request.remote)
+            return ws
         conn = Connection(ws, request.remote or "?", self.base_url(request))
         conn.start()
         self.sockets.add(ws)
@@ -233,7 +239,12 @@ class Signaling:
         if opened.restored:
             # Taken over just now: everyone's place is held for the grace period until they are back.
             if opened.previous_owner is not None:
-                await self.on_taken_over(session.id, opened.previous_owner)
+                try:
+                    await self.on_taken_over(session.id, opened.previous_owner)
+                except Exception:
+                    # The previous holder finds out at its next lease renewal anyway.
+                    log.exception("session %s: could not tell %s it was taken over", session.id,
+                                  opened.previous_owner)
             await self.carry_out(session, session.restored(), persist=False)
         try:
             joined = session.join(role, msg.name, msg.resume_key, conn, continuing=msg.continuing)
@@ -341,6 +352,12 @@ class Signaling:
     async def _chat(self, conn: Connection, session: Session, participant: Participant, msg: c.Chat) -> None:
         self._require_admitted(participant, "chat")
         await self.carry_out(session, session.chat(participant, msg.text), persist=False)
+
+    async def _resume_saved(
+        self, conn: Connection, session: Session, participant: Participant, msg: c.ResumeSaved
+    ) -> None:
+        session.resume_key_saved(participant)
+        await self.carry_out(session, [])
 
     async def _captions(self, conn: Connection, session: Session, participant: Participant, msg: c.Captions) -> None:
         conn.set_captions(msg.enabled)

@@ -33,6 +33,8 @@ class Notices:
             self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._connection: Any = None
         self._listeners: dict[str, list[Listener]] = {}
+        # One connection does one thing at a time (asyncpg refuses overlapping operations).
+        self._lock = asyncio.Lock()
 
     @property
     def shared(self) -> bool:
@@ -48,7 +50,8 @@ class Notices:
     async def subscribe(self, channel: str, listener: Listener) -> None:
         self._listeners.setdefault(channel, []).append(listener)
         if self._connection is not None and len(self._listeners[channel]) == 1:
-            await self._connection.add_listener(channel, self._on_notify)
+            async with self._lock:
+                await self._connection.add_listener(channel, self._on_notify)
 
     def _on_notify(self, _connection: Any, _pid: int, channel: str, payload: str) -> None:
         for listener in self._listeners.get(channel, []):
@@ -59,7 +62,8 @@ class Notices:
 
     async def publish(self, channel: str, payload: str) -> None:
         if self._connection is not None:
-            await self._connection.execute("SELECT pg_notify($1, $2)", channel, payload)
+            async with self._lock:
+                await self._connection.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     async def close(self) -> None:
         if self._connection is not None:

@@ -145,6 +145,7 @@ class LiveParticipantRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     name_enc: Mapped[bytes] = mapped_column(LargeBinary)
     resume_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    previous_resume_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
     presence: Mapped[str] = mapped_column(String(16))
     epoch: Mapped[int] = mapped_column(Integer)
     consent: Mapped[str] = mapped_column(String(16))

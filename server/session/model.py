@@ -7,7 +7,8 @@ functions it is given, so the whole lifecycle is unit-tested without sockets (th
 caption policy).
 
 Roles come from the token a browser joined with; tokens and resume keys are kept only as digests.
-A resume key is replaced at every join, so a copied key stops working once its owner reconnects.
+A resume key is replaced at every join, so a copied key stops working once its owner reconnects (and
+confirms it saved the new key: until then the old one still works, as a welcome can be lost).
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ class Session:
         for p in self.participants.values():
             if hmac.compare_digest(p.resume_digest, wanted):
                 return p
+            previous = p.unconfirmed_previous_digest
+            if previous is not None and hmac.compare_digest(previous, wanted):
+                return p
         return None
 
     def present(self) -> list[Participant]:
@@ -176,6 +180,11 @@ class Session:
                 participant.presence = Presence.ADMITTED
             log.info("session %s: participant %s rejoined", self.id, participant.id)
         new_key = secrets.token_urlsafe(24)
+        used = digest(resume_key) if resume_key else None
+        if used is not None and rejoined and used == participant.resume_digest:
+            participant.unconfirmed_previous_digest = participant.resume_digest
+        elif used is None or not rejoined or used != participant.unconfirmed_previous_digest:
+            participant.unconfirmed_previous_digest = None
         participant.resume_digest = digest(new_key)
         if not (rejoined and continuing):
             participant.epoch += 1
@@ -233,6 +242,10 @@ class Session:
         if not self.anyone_connected and not pending:
             effects += self.end("nobody_returned")
         return effects
+
+    def resume_key_saved(self, participant: Participant) -> None:
+        """The page has the key from its last ``welcome``: the one before stops working now."""
+        participant.unconfirmed_previous_digest = None
 
     def restored(self) -> list[Effect]:
         """This instance has just taken the session over: nobody is connected here yet, so everyone's

@@ -79,6 +79,7 @@ class LiveSessionStore:
                     )
                     db.add(prow)
                 prow.resume_digest = participant.resume_digest
+                prow.previous_resume_digest = participant.unconfirmed_previous_digest
                 prow.presence = participant.presence.value
                 prow.epoch = participant.epoch
                 prow.consent = participant.consent.value
@@ -140,6 +141,7 @@ class LiveSessionStore:
                 role=Role(p.role),
                 name=self._cipher.decrypt(p.name_enc, sid),
                 resume_digest=p.resume_digest,
+                unconfirmed_previous_digest=p.previous_resume_digest,
                 presence=presence,
                 joined_at=aware(p.joined_at),
                 epoch=p.epoch,

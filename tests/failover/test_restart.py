@@ -71,7 +71,7 @@ async def test_a_session_outlives_a_clean_restart_and_a_kill(single: Cluster) ->
             for _ in range(int(GRACE_S * 4) + 40):
                 async with http.get(f"{base}/api/records/sessions/{forgotten.session_id}") as resp:
                     record = await resp.json()
-                if record["ended_at"] is not None:
+                if record["ended_at"] is not None and all(p["left_at"] for p in record["participants"]):
                     ended = record
                     break
                 await asyncio.sleep(0.5)

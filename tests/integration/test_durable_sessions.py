@@ -80,7 +80,10 @@ async def test_participants_come_back_as_themselves_after_a_restart(restartable:
     epochs = {p["participant_id"]: p["epoch"] for p in roster["participants"]}
     assert epochs[clw["you"]["participant_id"]] == 1  # continuing: peers keep their call to it
     assert not any(m.get("type") == "waiting" for m in client2.inbox)
-    # The old key is spent: a copy of it no longer opens the place.
+    # Once the page confirms the new key, the old one is spent: a copy of it no longer opens the place.
+    await client2.send(type="resume_saved")
+    await client2.send(type="ping")
+    await client2.expect("pong")
     thief = await again.connect()
     await thief.send(type="join", token=s["invite_token"], name="Sam", resume_key=client_key)
     await thief.expect("waiting")
@@ -95,7 +98,7 @@ async def test_a_session_nobody_returns_to_is_ended_and_its_record_completed(res
     records = again.app[RECORDS]
     for _ in range(60):  # grace 3 s, sweep every 5 s
         summaries = await records.session_summaries(1, only=s["session_id"])
-        if summaries and summaries[0].ended_at is not None:
+        if summaries and summaries[0].ended_at is not None and all(p.left_at for p in summaries[0].participants):
             break
         await asyncio.sleep(0.5)
     summary = summaries[0]

@@ -156,10 +156,27 @@ def test_a_dropped_socket_holds_the_place_and_a_resume_key_rejoins_it() -> None:
     assert joined.rejoined and joined.participant.id == pid
     assert joined.participant.presence is Presence.ADMITTED and joined.participant.epoch == 2
     assert isinstance(joined.effects[0], StopGrace)
-    # The key is replaced at every join: the old one no longer opens this place.
+    # The key is replaced at every join: once the page confirms the new one, the old one is spent.
     assert joined.resume_key != key
+    session.resume_key_saved(joined.participant)
     assert session.find_by_resume_key(key) is None
     assert session.find_by_resume_key(joined.resume_key) is joined.participant
+
+
+def test_a_lost_welcome_does_not_lock_the_participant_out_and_a_confirmed_key_retires_the_old() -> None:
+    session = new_session()
+    pid, client, first_key = client_admitted(session)
+    session.drop(session.participants[pid], client)
+    lost = session.join(Role.CLIENT, "Sam", first_key, ListOutbox(Role.CLIENT), continuing=True)
+    # That welcome (with lost.resume_key) never reached the page: it tries its old key again.
+    session.drop(lost.participant, lost.participant.connection)  # type: ignore[arg-type]
+    again = session.join(Role.CLIENT, "Sam", first_key, ListOutbox(Role.CLIENT), continuing=True)
+    assert again.rejoined and again.participant.id == pid
+    # The page confirms the key it got this time: from now on only that key opens the place.
+    session.resume_key_saved(again.participant)
+    assert session.find_by_resume_key(first_key) is None
+    assert session.find_by_resume_key(lost.resume_key) is None
+    assert session.find_by_resume_key(again.resume_key) is again.participant
 
 
 def test_joining_again_from_another_window_replaces_the_old_socket() -> None:

@@ -221,6 +221,7 @@ function onWelcome(message) {
   }
   if (app.consentGranted !== null && app.consentGranted !== onServer) sendConsent(app.consentGranted);
   save();
+  send({ type: 'resume_saved' });
   if (rejoined && app.inCall) {
     app.uplink?.close();
     sendMediaState();

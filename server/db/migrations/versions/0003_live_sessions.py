@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('name_enc', sa.LargeBinary(), nullable=False),
     sa.Column('resume_digest', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('previous_resume_digest', sa.LargeBinary(length=32), nullable=True),
     sa.Column('presence', sa.String(length=16), nullable=False),
     sa.Column('epoch', sa.Integer(), nullable=False),
     sa.Column('consent', sa.String(length=16), nullable=False),
