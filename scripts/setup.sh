@@ -21,6 +21,8 @@ if [[ $want_test == 1 ]]; then
   have pdftoppm || apt_packages+=(poppler-utils)
   # a real PostgreSQL server for the storage tests (started per test run by scripts/postgres.sh)
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_packages+=(postgresql)
+  # the load balancer of the failover tests (deploy/haproxy.cfg), started per test
+  have haproxy || apt_packages+=(haproxy)
   have sox || apt_packages+=(sox)  # the voice-cue tests speed up and pitch-shift real speech with it
   # fonts so screenshots show real text in headless Chromium
   [[ -d /usr/share/fonts/truetype/dejavu ]] || apt_packages+=(fonts-dejavu-core)

@@ -1,8 +1,9 @@
 """The aiohttp application factory: ``create_app(settings)`` wires the layers.
 
 Each long-lived resource is built complete inside its own ``cleanup_ctx`` entry, in layer order, and
-released in reverse: database -> audit log -> accounts -> records -> live pipeline (ASR pool, cue and
-video threads, uplinks) -> signaling. Sockets are closed with GOING_AWAY on shutdown, before the rest.
+released in reverse: database -> notices -> audit log -> live sessions -> accounts -> records -> live
+pipeline (ASR pool, cue and video threads, uplinks) -> signaling -> leases on the sessions held here.
+Sockets are closed with GOING_AWAY on shutdown, before the rest.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ from aiohttp import web
 from server.accounts.http import setup_accounts
 from server.accounts.repository import accounts_ctx
 from server.call.context import SIGNALING, call_ctx, websocket
+from server.call.durability import durability_ctx
 from server.call.metrics import metrics
 from server.call.pages import WEB_DIR, setup_pages
 from server.db.audit import audit_ctx
 from server.db.database import database_ctx
+from server.db.notices import notices_ctx
 from server.http.middleware import api_errors, security_headers
 from server.http.openapi import add_openapi_route
 from server.live.asr import Transcriber
 from server.live.engine import TRANSCRIBER, live_ctx
 from server.records.context import records_ctx
 from server.records.http import setup_records
-from server.session.registry import SESSIONS, SessionRegistry
+from server.session.context import sessions_ctx
 from server.settings import SETTINGS, Settings
 
 
@@ -39,10 +42,12 @@ def create_app(
     """The whole server. ``transcriber`` replaces the Whisper model (tests and benches)."""
     app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers, api_errors])
     app[SETTINGS] = settings
-    app[SESSIONS] = SessionRegistry(settings.invite_ttl_s, settings.max_participants)
     if transcriber is not None:
         app[TRANSCRIBER] = transcriber
-    for ctx in (database_ctx, audit_ctx, accounts_ctx, records_ctx, live_ctx, call_ctx):
+    for ctx in (
+        database_ctx, notices_ctx, audit_ctx, sessions_ctx, accounts_ctx, records_ctx, live_ctx, call_ctx,
+        durability_ctx,
+    ):
         app.cleanup_ctx.append(ctx)
     app.on_shutdown.append(_close_sockets)
     setup_accounts(app)

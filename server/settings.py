@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -45,6 +46,10 @@ class Settings:
     invite_ttl_s: float = 24 * 3600.0
     max_participants: int = 6
     reconnect_grace_s: float = 90.0
+    # This instance's name in the database, for the sessions it holds (default: host name and port).
+    instance_id: str | None = None
+    session_lease_s: float = 15.0  # a held session is renewed every third of this
+    metrics_token: str | None = None  # /metrics needs it as a bearer token; without it, local requests only
     ws_max_message_bytes: int = 64 * 1024
     ws_messages_per_second: float = 40.0
     ws_message_burst: int = 200
@@ -60,6 +65,10 @@ class Settings:
     login_session_hours: float = 12.0  # a counselor's login cookie lasts this long
     login_max_failures: int = 5  # failed logins per address (and per e-mail) within the window ...
     login_failure_window_s: float = 900.0  # ... before further attempts are refused for a while
+
+    @property
+    def instance_name(self) -> str:
+        return self.instance_id or f"{socket.gethostname()}:{self.port}"
 
     @property
     def https(self) -> bool:
@@ -147,6 +156,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         invite_ttl_s=_float(env, "ATTUNE_INVITE_TTL_HOURS", base.invite_ttl_s / 3600) * 3600,
         max_participants=_int(env, "ATTUNE_MAX_PARTICIPANTS", base.max_participants),
         reconnect_grace_s=_float(env, "ATTUNE_RECONNECT_GRACE_S", base.reconnect_grace_s),
+        instance_id=env.get("ATTUNE_INSTANCE_ID") or None,
+        metrics_token=env.get("ATTUNE_METRICS_TOKEN") or None,
         captions=_bool(env, "ATTUNE_CAPTIONS", base.captions),
         voice_baseline_s=_float(env, "ATTUNE_VOICE_BASELINE_S", base.voice_baseline_s),
         asr=asr,
@@ -196,6 +207,7 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-captions", action="store_true", help="run without the caption engine (ATTUNE_CAPTIONS=0)"
     )
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (ATTUNE_LOG_LEVEL)")
+    parser.add_argument("--instance-id", help="this instance's name among several (ATTUNE_INSTANCE_ID)")
     parser.add_argument(
         "--retention-days", type=float,
         help="delete session records older than this; 0 keeps them (ATTUNE_RETENTION_DAYS)",
@@ -215,6 +227,7 @@ def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Setting
         "database_url": "database_url",
         "log_level": "log_level",
         "retention_days": "retention_days",
+        "instance_id": "instance_id",
     }
     for arg, name in mapping.items():
         value = getattr(args, arg, None)
@@ -241,11 +254,16 @@ def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Setting
     return validate(replace(settings, **top))
 
 
+SECRET_FIELDS = frozenset({"metrics_token"})
+
+
 def describe(settings: Settings) -> dict[str, Any]:
-    """Settings as plain values for a start-up log line (no secrets are held in settings)."""
+    """Settings as plain values for a start-up log line; secrets show only whether they are set."""
     out: dict[str, Any] = {}
     for f in fields(settings):
         value = getattr(settings, f.name)
+        if f.name in SECRET_FIELDS:
+            value = "set" if value else "not set"
         out[f.name] = str(value) if isinstance(value, Path) else value
     return out
 

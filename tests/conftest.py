@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psycopg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -19,6 +25,7 @@ from server.app import create_app
 from server.settings import Settings
 
 DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parents[1]
 
 
 class WsPeer:
@@ -189,3 +196,37 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return replace(Settings(data_dir=tmp_path / "data", captions=False), **changes)
 
     return make
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server (Debian's packages) for the whole run, via scripts/postgres.sh.
+    Fails loudly when PostgreSQL is not installed: the storage tests must run against both databases."""
+    folder = Path(tempfile.mkdtemp(prefix="attune-pg-"))
+    port = free_port()
+    started = subprocess.run(
+        ["bash", str(REPO / "scripts" / "postgres.sh"), "start", str(folder), str(port)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert started.returncode == 0, f"could not start PostgreSQL:\n{started.stderr}"
+    url = started.stdout.strip().splitlines()[-1]
+    try:
+        yield url
+    finally:
+        subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh"), "stop", str(folder)], timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def fresh_postgres_database(server_url: str) -> str:
+    """A new empty database on the test server, so each test starts from nothing."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = server_url.replace("postgresql+asyncpg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name

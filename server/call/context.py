@@ -22,7 +22,7 @@ async def call_ctx(app: web.Application) -> AsyncIterator[None]:
     live = app[LIVE]
     signaling = Signaling(app[SETTINGS], app[SESSIONS], app[UPLINKS], app[RECORDER], live, base_url)
     app[SIGNALING] = signaling
-    app[METRICS_REGISTRY] = make_registry(app[SESSIONS], live.metrics)
+    app[METRICS_REGISTRY] = make_registry(app[SESSIONS], app[UPLINKS], live.metrics)
     yield
     await signaling.close()
 

@@ -1,8 +1,14 @@
-"""Prometheus metrics, collected from the live session state at scrape time (a per-app registry, no
-module globals). Labels carry opaque session and participant ids, never names."""
+"""Prometheus metrics for operators, collected at scrape time (a per-app registry, no module globals).
+
+``/metrics`` answers only an operator: with ``ATTUNE_METRICS_TOKEN`` set, a request carrying it as a
+bearer token; without it, only a request made on this machine directly (from a loopback address, and not
+forwarded by a proxy, which adds X-Forwarded-For). The series are counts with no per-person labels.
+"""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections.abc import Callable, Iterator
 
 from aiohttp import web
@@ -10,67 +16,84 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from server.media.uplink import UplinkManager
 from server.session.registry import SessionRegistry
-from server.session.states import Presence
-
-LABELS = ["session", "participant", "role"]
+from server.settings import SETTINGS
 
 
 class SessionCollector(Collector):
-    def __init__(self, sessions: SessionRegistry, extra: Callable[[], Iterator[Metric]] | None = None) -> None:
+    """Counts only: no label names a session or a participant, because clients see those ids in their
+    roster, and an uplink's state says whether someone consented and is being analysed."""
+
+    def __init__(
+        self, sessions: SessionRegistry, uplinks: UplinkManager, extra: Callable[[], Iterator[Metric]] | None = None
+    ) -> None:
         self.sessions = sessions
+        self.uplinks = uplinks
         self.extra = extra
 
     def collect(self) -> Iterator[Metric]:
-        audio = CounterMetricFamily(
-            "attune_uplink_audio_seconds", "Seconds of uplink audio handed to the analysis consumers", labels=LABELS
-        )
-        audio_dropped = CounterMetricFamily(
-            "attune_uplink_audio_dropped_seconds", "Seconds of uplink audio dropped (should stay 0)", labels=LABELS
-        )
-        frames = CounterMetricFamily(
-            "attune_uplink_video_frames", "Uplink video frames taken for analysis", labels=LABELS
-        )
-        dropped = CounterMetricFamily(
-            "attune_uplink_video_frames_dropped",
-            "Uplink video frames skipped because a newer one arrived first (stale under load)",
-            labels=LABELS,
-        )
-        uplink_up = GaugeMetricFamily(
-            "attune_uplink_connected", "1 while the participant's analysis uplink is connected", labels=LABELS
-        )
-        sessions_active = GaugeMetricFamily("attune_sessions_active", "Sessions not ended")
+        totals = self.uplinks.totals
+        for name, help_text, value in (
+            ("attune_uplink_audio_seconds", "Seconds of uplink audio handed to the analysis consumers",
+             totals.audio_seconds),
+            ("attune_uplink_audio_dropped_seconds", "Seconds of uplink audio dropped (should stay 0)",
+             totals.audio_dropped_seconds),
+            ("attune_uplink_video_frames", "Uplink video frames taken for analysis", totals.video_frames),
+            ("attune_uplink_video_frames_dropped",
+             "Uplink video frames skipped because a newer one arrived first (stale under load)",
+             totals.video_frames_dropped),
+        ):
+            counter = CounterMetricFamily(name, help_text)
+            counter.add_metric([], value)
+            yield counter
+        connected_uplinks = GaugeMetricFamily("attune_uplinks_connected", "Analysis uplinks connected now")
+        connected_uplinks.add_metric([], sum(1 for u in self.uplinks.uplinks.values() if u.connected))
+        live = self.sessions.live()
+        sessions_active = GaugeMetricFamily("attune_sessions_active", "Sessions held by this instance, not ended")
+        sessions_active.add_metric([], len(live))
         connected = GaugeMetricFamily("attune_participants_connected", "Participant sockets connected")
-        n_sessions = n_connected = 0
-        for session in self.sessions.sessions.values():
-            if session.ended:
-                continue
-            n_sessions += 1
-            for p in session.participants.values():
-                if p.connection is not None and p.presence is not Presence.LEFT:
-                    n_connected += 1
-                labels = [session.id, p.id, p.role.value]
-                audio.add_metric(labels, p.media.audio_seconds)
-                audio_dropped.add_metric(labels, p.media.audio_dropped_seconds)
-                frames.add_metric(labels, p.media.video_frames)
-                dropped.add_metric(labels, p.media.video_frames_dropped)
-                uplink_up.add_metric(labels, 1.0 if p.media.uplink_state == "connected" else 0.0)
-        sessions_active.add_metric([], n_sessions)
-        connected.add_metric([], n_connected)
-        yield from (audio, audio_dropped, frames, dropped, uplink_up, sessions_active, connected)
+        connected.add_metric(
+            [],
+            sum(1 for s in live for p in s.participants.values() if p.connection is not None),
+        )
+        yield from (connected_uplinks, sessions_active, connected)
         if self.extra is not None:
             yield from self.extra()
 
 
-def make_registry(sessions: SessionRegistry, extra: Callable[[], Iterator[Metric]] | None = None) -> CollectorRegistry:
+def make_registry(
+    sessions: SessionRegistry, uplinks: UplinkManager, extra: Callable[[], Iterator[Metric]] | None = None
+) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SessionCollector(sessions, extra))
+    registry.register(SessionCollector(sessions, uplinks, extra))
     return registry
 
 
 METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 
 
+FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+
+
+def operator_may_read(request: web.Request, token: str | None) -> bool:
+    if token:
+        sent = request.headers.get("Authorization", "")
+        return sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].encode(), token.encode())
+    if any(h in request.headers for h in FORWARDING_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
 async def metrics(request: web.Request) -> web.Response:
+    if not operator_may_read(request, request.app[SETTINGS].metrics_token):
+        return web.Response(
+            status=403,
+            text="Metrics are for operators: send the bearer token set in ATTUNE_METRICS_TOKEN, "
+            "or ask from this machine.\n",
+        )
     body = generate_latest(request.app[METRICS_REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -33,8 +33,14 @@ class Templates:
         self.call = (web_dir / "call.html").read_text(encoding="utf-8")
         self.error = (web_dir / "error.html").read_text(encoding="utf-8")
 
-    def render_call(self, role: Role, token: str) -> str:
-        return self.call.replace("__ROLE__", role.value).replace("__TOKEN__", html.escape(token, quote=True))
+    def render_call(self, role: Role, token: str, session_id: str) -> str:
+        # The session id routes the page's socket: the load balancer sends every socket of one session
+        # to the same instance (deploy/haproxy.cfg).
+        return (
+            self.call.replace("__ROLE__", role.value)
+            .replace("__TOKEN__", html.escape(token, quote=True))
+            .replace("__SESSION__", html.escape(session_id, quote=True))
+        )
 
     def render_error(self, title: str, message: str) -> str:
         return self.error.replace("__TITLE__", html.escape(title)).replace("__MESSAGE__", html.escape(message))
@@ -77,7 +83,7 @@ async def create_session(request: web.Request) -> web.Response:
     """Only a logged-in counselor starts sessions; the session's record then belongs to them."""
     account = await require_account(request)
     body = await read_body(request, NewSessionRequest)
-    session, counselor_token, invite_token = request.app[SESSIONS].create(body.title)
+    session, counselor_token, invite_token = await request.app[SESSIONS].create(body.title)
     await request.app[RECORDER].session_created(session, account.id)
     root = base_url(request)
     return reply(
@@ -96,15 +102,16 @@ def _page_for(role: Role) -> Callable[[web.Request], Awaitable[web.Response]]:
         token = request.match_info["token"]
         registry = request.app[SESSIONS]
         try:
-            session, actual_role = registry.resolve(token)
+            found = await registry.look_up(token)
         except TokenProblem as problem:
             return error_page(request, problem)
-        if actual_role is not role:
+        if found.role is not role:
             # A counselor token on /join (or the reverse) is a wrong link, not a way in.
             return error_page(request, BAD_TOKEN)
-        if role is Role.CLIENT and not session.has_room_for_a_client():
+        if role is Role.CLIENT and not found.has_room_for_a_client:
             return error_page(request, registry.full_problem())
-        return web.Response(text=request.app[TEMPLATES].render_call(role, token), content_type="text/html")
+        page = request.app[TEMPLATES].render_call(role, token, found.session_id)
+        return web.Response(text=page, content_type="text/html")
 
     return page
 

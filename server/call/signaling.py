@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -66,6 +67,10 @@ class TokenBucket:
         return False
 
 
+async def _nothing(session_id: str, previous_owner: str) -> None:
+    return None
+
+
 def _error(conn: Connection, code: str, message: str, ref: str | None = None) -> None:
     conn.send(s.encode(s.error_reply(code, message, ref)))
 
@@ -87,6 +92,9 @@ class Signaling:
         self.live = live
         self.base_url = base_url
         self.sockets: set[web.WebSocketResponse] = set()
+        # Called with (session id, previous owner) when this instance takes a session over from another;
+        # the durability layer tells that instance to let go.
+        self.on_taken_over: Callable[[str, str], Awaitable[None]] = _nothing
         self._grace: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         Handler = Callable[[Connection, Session, Participant, Any], Awaitable[None]]
@@ -105,12 +113,18 @@ class Signaling:
             c.Leave: self._leave,
             c.EndSession: self._end_session,
             c.Subscribe: self._subscribe,
+            c.ResumeSaved: self._resume_saved,
         }
 
     # --- socket lifecycle ---------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=self.settings.ws_max_message_bytes, heartbeat=20.0)
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionResetError:
+            # The browser (or the balancer) went away during the handshake: nothing to answer.
+            log.info("a socket closed during its handshake (%s)", request.remote)
+            return ws
         conn = Connection(ws, request.remote or "?", self.base_url(request))
         conn.start()
         self.sockets.add(ws)
@@ -158,8 +172,9 @@ class Signaling:
             await self.carry_out(session, session.drop(participant, conn))
 
     # --- effects ----------------------------------------------------------------------------------------
-    async def carry_out(self, session: Session, effects: Iterable[Effect]) -> None:
-        """Sends the messages among ``effects``, then does the rest in order."""
+    async def carry_out(self, session: Session, effects: Iterable[Effect], *, persist: bool = True) -> None:
+        """Sends the messages among ``effects``, then does the rest in order, then stores the session's
+        state (``persist``) so another instance, or this one after a restart, can carry it on."""
         for effect in deliver(session, effects):
             if isinstance(effect, CloseSocket):
                 effect.outbox.close_soon(effect.code, effect.reason)
@@ -183,9 +198,15 @@ class Signaling:
             elif isinstance(effect, ConsentRecorded):
                 await self.recorder.consent(session, effect.decision)
             elif isinstance(effect, SessionOver):
-                # Everyone has heard of the end; flushing the last caption lines through Whisper comes after.
-                await self.uplinks.close_session(session, effect.reason)
+                # Everyone has heard of the end and the record has its end time; flushing the last caption
+                # lines through Whisper comes after (the line being spoken is still stored).
                 await self.recorder.session_ended(session)
+                await self.uplinks.close_session(session, effect.reason)
+        if persist:
+            try:
+                await self.registry.save(session)
+            except Exception:
+                log.exception("session %s: could not store its live state", session.id)
 
     def _start_grace(self, session: Session, participant_id: str) -> None:
         async def expire_later() -> None:
@@ -210,11 +231,23 @@ class Signaling:
         if conn.participant is not None:
             raise ProtocolError("already_joined", "This connection has already joined.", ref="join")
         try:
-            session, role = self.registry.resolve(msg.token)
-            joined = session.join(role, msg.name, msg.resume_key, conn)
+            opened = await self.registry.open(msg.token)
         except TokenProblem as problem:
             self._refuse_join(conn, problem)
             return
+        session, role = opened.session, opened.role
+        if opened.restored:
+            # Taken over just now: everyone's place is held for the grace period until they are back.
+            if opened.previous_owner is not None:
+                try:
+                    await self.on_taken_over(session.id, opened.previous_owner)
+                except Exception:
+                    # The previous holder finds out at its next lease renewal anyway.
+                    log.exception("session %s: could not tell %s it was taken over", session.id,
+                                  opened.previous_owner)
+            await self.carry_out(session, session.restored(), persist=False)
+        try:
+            joined = session.join(role, msg.name, msg.resume_key, conn, continuing=msg.continuing)
         except SessionFull:
             self._refuse_join(conn, self.registry.full_problem())
             return
@@ -277,7 +310,7 @@ class Signaling:
 
     async def _signal(self, conn: Connection, session: Session, participant: Participant, msg: c.Signal) -> None:
         self._require_admitted(participant, "signal")
-        await self.carry_out(session, session.relay_signal(participant, msg))
+        await self.carry_out(session, session.relay_signal(participant, msg), persist=False)
 
     async def _uplink_offer(
         self, conn: Connection, session: Session, participant: Participant, msg: c.UplinkOffer
@@ -307,18 +340,24 @@ class Signaling:
         self, conn: Connection, session: Session, participant: Participant, msg: c.MediaState
     ) -> None:
         self._require_admitted(participant, "media_state")
-        await self.carry_out(session, session.set_media(participant, msg.audio, msg.video))
+        await self.carry_out(session, session.set_media(participant, msg.audio, msg.video), persist=False)
 
     async def _net_quality(
         self, conn: Connection, session: Session, participant: Participant, msg: c.NetQuality
     ) -> None:
         self._require_admitted(participant, "net_quality")
         report = s.NetReport(level=msg.level, rtt_ms=msg.rtt_ms, loss_pct=msg.loss_pct)
-        await self.carry_out(session, session.set_network(participant, report))
+        await self.carry_out(session, session.set_network(participant, report), persist=False)
 
     async def _chat(self, conn: Connection, session: Session, participant: Participant, msg: c.Chat) -> None:
         self._require_admitted(participant, "chat")
-        await self.carry_out(session, session.chat(participant, msg.text))
+        await self.carry_out(session, session.chat(participant, msg.text), persist=False)
+
+    async def _resume_saved(
+        self, conn: Connection, session: Session, participant: Participant, msg: c.ResumeSaved
+    ) -> None:
+        session.resume_key_saved(participant)
+        await self.carry_out(session, [])
 
     async def _captions(self, conn: Connection, session: Session, participant: Participant, msg: c.Captions) -> None:
         conn.set_captions(msg.enabled)
@@ -328,7 +367,7 @@ class Signaling:
         cues = self.live.session_cues(session)
         cues.mute(msg.kind, msg.muted)
         # Urgent alerts are never muted: the hint policy lets them through whatever is muted here.
-        await self.carry_out(session, [ToCounselors(MutedKinds(kinds=sorted(cues.hints.muted_kinds)))])
+        await self.carry_out(session, [ToCounselors(MutedKinds(kinds=sorted(cues.hints.muted_kinds)))], persist=False)
 
     async def _leave(self, conn: Connection, session: Session, participant: Participant, msg: c.Leave) -> None:
         await self.carry_out(session, session.leave(participant, conn))
@@ -353,6 +392,26 @@ class Signaling:
             conn.send(s.encode(s.Subscribed(channel="captions")))
         else:
             raise ProtocolError("bad_message", f"No channel named {msg.channel[:40]!r}.", ref="subscribe")
+
+    async def let_go(self, session_id: str) -> None:
+        """Another instance holds this session now: close its sockets here (the browsers reconnect and
+        the balancer sends them there) and its uplinks, keeping what was being said, and forget it."""
+        session = self.registry.forget(session_id)
+        if session is None:
+            return
+        for participant in session.participants.values():
+            key = (session.id, participant.id)
+            if (task := self._grace.pop(key, None)) is not None:
+                task.cancel()
+            outbox, participant.connection = participant.connection, None
+            if outbox is not None:
+                outbox.close_soon(WSCloseCode.SERVICE_RESTART, "moved")
+        await self.uplinks.close_session(session, "moved to another instance")
+        log.info("session %s moved to another instance; let go here", session.id)
+
+    async def end_abandoned(self, session: Session, at: datetime | None) -> None:
+        """A session nobody returned to after its instance stopped: end it and complete its record."""
+        await self.carry_out(session, session.end("nobody_returned", at))
 
     # --- shutdown -----------------------------------------------------------------------------------
     async def close(self) -> None:

@@ -118,3 +118,37 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     session_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class LiveSessionRow(Base):
+    """What a live session needs to continue on any instance after a restart or a failover. Tokens are
+    digests; the invite token itself is kept encrypted so the counselor's room can show the link again."""
+
+    __tablename__ = "live_sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    counselor_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    invite_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    invite_token_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    invite_expires_at: Mapped[float] = mapped_column(Float)
+    max_participants: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(120), nullable=True, index=True)  # instance holding it
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LiveParticipantRow(Base):
+    __tablename__ = "live_participants"
+    session_id: Mapped[str] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    resume_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    previous_resume_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    presence: Mapped[str] = mapped_column(String(16))
+    epoch: Mapped[int] = mapped_column(Integer)
+    consent: Mapped[str] = mapped_column(String(16))
+    consent_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -39,6 +39,10 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         return await handler(request)
     except web.HTTPException:
         raise
+    except ConnectionResetError:
+        # The client went away mid-answer: not a server failure, and nobody is left to tell.
+        log.info("%s %s: the client closed the connection", request.method, request.path)
+        raise
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return json_error(500, "internal", "Something went wrong on the server.")

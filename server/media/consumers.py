@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Protocol
 
 import av
@@ -47,6 +48,17 @@ class VideoConsumer(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(slots=True)
+class MediaTotals:
+    """What every uplink of this instance delivered since it started: the operator's view, with nothing
+    that names a session or a participant (those ids are visible to every client in the roster)."""
+
+    audio_seconds: float = 0.0
+    audio_dropped_seconds: float = 0.0
+    video_frames: int = 0
+    video_frames_dropped: int = 0
+
+
 class ParticipantMedia:
     """The consumer side of one participant's uplink."""
 
@@ -54,6 +66,7 @@ class ParticipantMedia:
         self,
         label: str,
         counters: MediaCounters,
+        totals: MediaTotals,
         clock: Callable[[], float],
         audio_queue_chunks: int,
         video_executor: Executor,
@@ -62,6 +75,7 @@ class ParticipantMedia:
     ) -> None:
         self.label = label
         self.counters = counters
+        self.totals = totals
         self.clock = clock
         self.audio_consumers = audio_consumers or []
         self.video_consumers = video_consumers or []
@@ -90,6 +104,7 @@ class ParticipantMedia:
             return
         if self._video_frame is not None:
             self.counters.video_frames_dropped += 1
+            self.totals.video_frames_dropped += 1
         self._video_frame = (frame, self.clock())
         self._video_ready.set()
 
@@ -103,6 +118,7 @@ class ParticipantMedia:
             start_s = self._audio_start_s + self._samples / SAMPLE_RATE
             self._samples += len(chunk)
             self.counters.audio_seconds += len(chunk) / SAMPLE_RATE
+            self.totals.audio_seconds += len(chunk) / SAMPLE_RATE
             for consumer in self.audio_consumers:
                 try:
                     await consumer.on_audio(chunk, start_s)
@@ -124,6 +140,7 @@ class ParticipantMedia:
             except Exception:
                 log.exception("video analysis failed for %s", self.label)
             self.counters.video_frames += 1
+            self.totals.video_frames += 1
 
     def _analyse_frame(self, frame: av.VideoFrame, at_s: float) -> None:
         if not self.video_consumers:

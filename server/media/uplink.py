@@ -19,7 +19,7 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from server.media.consumers import AudioConsumer, ParticipantMedia, VideoConsumer
+from server.media.consumers import AudioConsumer, MediaTotals, ParticipantMedia, VideoConsumer
 from server.session.delivery import deliver
 from server.session.effects import ToCounselors
 from server.session.model import Session
@@ -89,6 +89,10 @@ class Uplink:
                 announce(session, participant, "connected")
             elif state == "failed":
                 await self.close("connection failed")
+
+    @property
+    def connected(self) -> bool:
+        return not self.closed and self.participant.media.uplink_state == "connected"
 
     async def answer(self, offer_sdp: str) -> str:
         try:
@@ -164,6 +168,7 @@ class UplinkManager:
         self.audio_queue_chunks = audio_queue_chunks
         self.video_executor = video_executor
         self.consumer_factory = consumer_factory
+        self.totals = MediaTotals()
         self.uplinks: dict[tuple[str, str], Uplink] = {}
 
     def get(self, session: Session, participant: Participant) -> Uplink | None:
@@ -175,6 +180,7 @@ class UplinkManager:
         media = ParticipantMedia(
             f"session {session.id} participant {participant.id}",
             participant.media,
+            self.totals,
             session.clock,
             self.audio_queue_chunks,
             self.video_executor,

@@ -33,8 +33,11 @@ class Recorder:
             log.exception("session %s: could not store participant %s", session.id, participant.id)
 
     async def participant_left(self, session: Session, participant: Participant) -> None:
+        # Gone when the session ended, for those still there then (it may have ended before now: its
+        # instance stopped and nobody came back).
+        at = session.ended_at if session.ended_at is not None else now_utc()
         try:
-            await self.records.participant_left(session.id, participant.id, now_utc())
+            await self.records.participant_left(session.id, participant.id, at)
         except Exception:
             log.exception("session %s: could not store that %s left", session.id, participant.id)
 

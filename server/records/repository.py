@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, delete, func, select, update
 
 from server.db.database import Database, aware
 from server.db.tables import (
     ConsentEventRow,
     CueRow,
+    LiveParticipantRow,
+    LiveSessionRow,
     NoteRow,
     ParticipantRow,
     SessionRow,
@@ -268,6 +270,34 @@ class SessionRecords:
             )
             return [(sid, lid, text, corrected) for sid, lid, text, corrected in rows]
 
+    async def end_orphans(self, created_before: datetime) -> int:
+        """Completes the records of sessions cut short with no live state left to carry them on (a crash
+        before live sessions were stored): ended when their last line ended, everyone gone by then."""
+        async with self._db.sessionmaker.begin() as db:
+            orphans = list(
+                await db.scalars(
+                    select(SessionRow)
+                    .outerjoin(LiveSessionRow, LiveSessionRow.id == SessionRow.id)
+                    .where(
+                        SessionRow.ended_at.is_(None),
+                        SessionRow.created_at < created_before,
+                        LiveSessionRow.id.is_(None),
+                    )
+                )
+            )
+            for row in orphans:
+                last = await db.scalar(
+                    select(func.max(TranscriptLineRow.end_s)).where(TranscriptLineRow.session_id == row.id)
+                )
+                ended_at = aware(row.created_at) + timedelta(seconds=float(last or 0.0))
+                row.ended_at = ended_at
+                await db.execute(
+                    update(ParticipantRow)
+                    .where(ParticipantRow.session_id == row.id, ParticipantRow.left_at.is_(None))
+                    .values(left_at=ended_at)
+                )
+        return len(orphans)
+
     # --- deletion ---------------------------------------------------------------------------------------
     async def delete_sessions(self, session_ids: Sequence[str]) -> int:
         """Hard delete: the rows are gone, not flagged. Children first, so it does not rely on the
@@ -276,8 +306,9 @@ class SessionRecords:
             return 0
         ids = list(session_ids)
         async with self._db.sessionmaker.begin() as db:
-            for model in (TranscriptLineRow, CueRow, NoteRow, ConsentEventRow, ParticipantRow):
+            for model in (TranscriptLineRow, CueRow, NoteRow, ConsentEventRow, ParticipantRow, LiveParticipantRow):
                 await db.execute(delete(model).where(model.session_id.in_(ids)))
+            await db.execute(delete(LiveSessionRow).where(LiveSessionRow.id.in_(ids)))
             result = await db.execute(delete(SessionRow).where(SessionRow.id.in_(ids)))
             return int(cast(CursorResult[Any], result).rowcount or 0)
 

@@ -7,7 +7,8 @@ functions it is given, so the whole lifecycle is unit-tested without sockets (th
 caption policy).
 
 Roles come from the token a browser joined with; tokens and resume keys are kept only as digests.
-A resume key is replaced at every join, so a copied key stops working once its owner reconnects.
+A resume key is replaced at every join, so a copied key stops working once its owner reconnects (and
+confirms it saved the new key: until then the old one still works, as a welcome can be lost).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,28 +71,26 @@ class Session:
         title: str = "Counseling session",
         *,
         created_at: datetime | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = now_utc,
     ) -> None:
         self.id = session_id
         self.title = title
         self.counselor_digest = counselor_digest
         self.invite_digest = invite_digest
-        # Kept in memory only (never stored), so the counselor's room can show the link to share.
+        # The counselor's room shows the link to share; stored encrypted (server.session.store).
         self.invite_path = ""
         self.invite_expires_at = invite_expires_at
         self.max_participants = max_participants
         self.created_at = created_at or wall_clock()
-        self._monotonic = monotonic
         self._wall_clock = wall_clock
-        self._created_monotonic = monotonic()
         self.ended_at: datetime | None = None
         self.participants: dict[str, Participant] = {}
         self.consent_log: list[ConsentDecision] = []
 
     def clock(self) -> float:
-        """Seconds since the session started: the time base captions and cues are placed on."""
-        return self._monotonic() - self._created_monotonic
+        """Seconds since the session started: the time base captions and cues are placed on. From the
+        wall clock, so it carries on when another instance takes the session over."""
+        return (self._wall_clock() - self.created_at).total_seconds()
 
     @property
     def ended(self) -> bool:
@@ -106,6 +104,9 @@ class Session:
         wanted = digest(key)
         for p in self.participants.values():
             if hmac.compare_digest(p.resume_digest, wanted):
+                return p
+            previous = p.unconfirmed_previous_digest
+            if previous is not None and hmac.compare_digest(previous, wanted):
                 return p
         return None
 
@@ -150,9 +151,14 @@ class Session:
         )
 
     # --- transitions -------------------------------------------------------------------------------
-    def join(self, role: Role, name: str, resume_key: str | None, outbox: Outbox) -> Joined:
+    def join(
+        self, role: Role, name: str, resume_key: str | None, outbox: Outbox, *, continuing: bool = False
+    ) -> Joined:
         """A socket joins as ``role``: the same participant again (resume key, or the counselor link,
-        which is the counselor's identity) or a new one. Raises ``SessionFull``."""
+        which is the counselor's identity) or a new one. Raises ``SessionFull``.
+
+        ``continuing``: the page kept its peer connections (only its socket dropped, e.g. the server
+        instance changed), so the epoch stays and the other browsers keep their call to it."""
         effects: list[Effect] = []
         participant = self._rejoining(role, resume_key)
         rejoined = participant is not None
@@ -174,8 +180,14 @@ class Session:
                 participant.presence = Presence.ADMITTED
             log.info("session %s: participant %s rejoined", self.id, participant.id)
         new_key = secrets.token_urlsafe(24)
+        used = digest(resume_key) if resume_key else None
+        if used is not None and rejoined and used == participant.resume_digest:
+            participant.unconfirmed_previous_digest = participant.resume_digest
+        elif used is None or not rejoined or used != participant.unconfirmed_previous_digest:
+            participant.unconfirmed_previous_digest = None
         participant.resume_digest = digest(new_key)
-        participant.epoch += 1
+        if not (rejoined and continuing):
+            participant.epoch += 1
         participant.connection = outbox
         if participant.presence is Presence.WAITING:
             effects.append(ToParticipant(participant.id, s.Waiting()))
@@ -215,7 +227,8 @@ class Session:
         return [StartGrace(participant.id), self.roster(), self.lobby()]
 
     def expire(self, participant_id: str) -> list[Effect]:
-        """The grace period is over: a participant who did not come back has left."""
+        """The grace period is over: a participant who did not come back has left. When nobody is left
+        in the session or still within their grace period, the session ends: nobody returned to it."""
         participant = self.participants.get(participant_id)
         if (
             participant is None
@@ -224,7 +237,26 @@ class Session:
             or participant.presence in (Presence.LEFT, Presence.DECLINED)
         ):
             return []
-        return self._depart(participant, "did not come back")
+        effects = self._depart(participant, "did not come back")
+        pending = [p for p in self.participants.values() if p.presence in (Presence.RECONNECTING, Presence.WAITING)]
+        if not self.anyone_connected and not pending:
+            effects += self.end("nobody_returned")
+        return effects
+
+    def resume_key_saved(self, participant: Participant) -> None:
+        """The page has the key from its last ``welcome``: the one before stops working now."""
+        participant.unconfirmed_previous_digest = None
+
+    def restored(self) -> list[Effect]:
+        """This instance has just taken the session over: nobody is connected here yet, so everyone's
+        place is held for the grace period, as after a dropped connection."""
+        return [
+            StartGrace(p.id) for p in self.participants.values() if p.presence not in (Presence.LEFT, Presence.DECLINED)
+        ]
+
+    @property
+    def anyone_connected(self) -> bool:
+        return any(p.connection is not None for p in self.participants.values())
 
     def leave(self, participant: Participant, outbox: Outbox) -> list[Effect]:
         effects: list[Effect] = []
@@ -239,25 +271,28 @@ class Session:
         effects.append(CloseSocket(outbox, WSCloseCode.OK, "left"))
         return effects
 
-    def end(self, reason: str) -> list[Effect]:
-        """Everyone hears of the end at once; the last lines are flushed and stored after that."""
+    def end(self, reason: str, at: datetime | None = None) -> list[Effect]:
+        """Everyone hears of the end at once; the last lines are flushed and stored after that. ``at``:
+        when it ended, if not now (a session whose instance died ends when it was last known alive)."""
         if self.ended:
             return []
-        self.ended_at = self._wall_clock()
+        self.ended_at = at or self._wall_clock()
         log.info("session %s ended (%s)", self.id, reason)
         effects: list[Effect] = []
+        departed: list[Effect] = []
         for participant in self.participants.values():
             effects.append(StopGrace(participant.id))
             outbox, participant.connection = participant.connection, None
-            if participant.presence is not Presence.DECLINED:
-                participant.presence = Presence.LEFT
             if outbox is not None:
                 effects += [
                     ToSocket(outbox, s.SessionEnded(reason=reason)),
                     CloseSocket(outbox, WSCloseCode.OK, "session ended"),
                 ]
-        effects.append(SessionOver(reason))
-        return effects
+            if participant.presence not in (Presence.LEFT, Presence.DECLINED):
+                participant.presence = Presence.LEFT
+                departed.append(ParticipantLeft(participant.id, "session ended"))
+        # The end is recorded (and the last lines flushed) before each departure is.
+        return [*effects, SessionOver(reason), *departed]
 
     def record_consent(self, participant: Participant, granted: bool, version: str) -> list[Effect]:
         if granted:

@@ -60,6 +60,9 @@ class Participant:
     consent_at: datetime | None = None
     connection: Outbox | None = None
     media: MediaCounters = field(default_factory=MediaCounters)
+    # The key before the one in the last ``welcome``, until the page confirms it saved the new one
+    # (``resume_saved``): a welcome lost with its socket must not lock the participant out.
+    unconfirmed_previous_digest: bytes | None = None
 
     @property
     def in_call(self) -> bool:

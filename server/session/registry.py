@@ -1,7 +1,9 @@
-"""All live sessions of this server, looked up by the digest of a token.
+"""The live sessions of this instance, looked up by the digest of a token, and the way to the others.
 
 Only digests of the counselor and invite tokens are kept, so the registry can look a token up but not
-hand one out. Resolving a token says which role it opens, or why it opens nothing (``TokenProblem``).
+hand one out. Looking a token up says which role it opens, or why it opens nothing (``TokenProblem``).
+Sessions this instance does not hold are found in the database (``server.session.store``) and taken
+over when their socket arrives here.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
 from server.session.model import Session
-from server.session.participant import digest
+from server.session.participant import digest, now_utc
 from server.session.states import Role
+from server.session.store import LiveSessionStore
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +80,48 @@ def full_problem(max_participants: int) -> TokenProblem:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """What a token opens, for pages: enough to pick the right page without holding the session."""
+
+    session_id: str
+    role: Role
+    has_room_for_a_client: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    session: Session
+    role: Role
+    restored: bool  # taken over from the database just now (a restart, or from another instance)
+    previous_owner: str | None  # the instance that held it before, if it was another one
+
+
 class SessionRegistry:
+    """The live sessions this instance holds, and the way to the ones it does not (``LiveSessionStore``).
+
+    ``lease_s``: how long a holder's claim lasts without renewal (``renew`` every third of it)."""
+
     def __init__(
-        self, invite_ttl_s: float, max_participants: int, wall_clock: Callable[[], float] = time.time
+        self,
+        invite_ttl_s: float,
+        max_participants: int,
+        store: LiveSessionStore | None = None,
+        instance: str = "local",
+        lease_s: float = 15.0,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.invite_ttl_s = invite_ttl_s
         self.max_participants = max_participants
+        self.store = store
+        self.instance = instance
+        self.lease_s = lease_s
         self.wall_clock = wall_clock
         self.sessions: dict[str, Session] = {}
         self._by_counselor: dict[bytes, Session] = {}
         self._by_invite: dict[bytes, Session] = {}
 
-    def create(self, title: str = "Counseling session") -> tuple[Session, str, str]:
+    async def create(self, title: str = "Counseling session") -> tuple[Session, str, str]:
         """A new session; returns it with its counselor token and invite token (shown once)."""
         counselor_token = secrets.token_urlsafe(32)
         invite_token = secrets.token_urlsafe(24)
@@ -100,6 +135,7 @@ class SessionRegistry:
         )
         session.invite_path = f"/join/{invite_token}"
         self.add(session)
+        await self.save(session)
         log.info("session %s created", session.id)
         return session, counselor_token, invite_token
 
@@ -108,21 +144,89 @@ class SessionRegistry:
         self._by_counselor[session.counselor_digest] = session
         self._by_invite[session.invite_digest] = session
 
-    def resolve(self, token: str) -> tuple[Session, Role]:
-        """The live session a token opens and the role it opens it as; ``TokenProblem`` otherwise."""
-        key = digest(token)
-        session = self._by_counselor.get(key)
-        role = Role.COUNSELOR
-        if session is None:
-            session = self._by_invite.get(key)
-            role = Role.CLIENT
-        if session is None:
-            raise BAD_TOKEN
-        if session.ended:
+    def forget(self, session_id: str) -> Session | None:
+        """Another instance holds the session now: drop this instance's copy."""
+        session = self.sessions.pop(session_id, None)
+        if session is not None:
+            self._by_counselor.pop(session.counselor_digest, None)
+            self._by_invite.pop(session.invite_digest, None)
+        return session
+
+    def _in_memory(self, key: bytes) -> tuple[Session, Role] | None:
+        if (session := self._by_counselor.get(key)) is not None:
+            return session, Role.COUNSELOR
+        if (session := self._by_invite.get(key)) is not None:
+            return session, Role.CLIENT
+        return None
+
+    def _check(self, role: Role, ended: bool, invite_expires_at: float) -> None:
+        if ended:
             raise ended_problem(role)
-        if role is Role.CLIENT and self.wall_clock() > session.invite_expires_at:
+        if role is Role.CLIENT and self.wall_clock() > invite_expires_at:
             raise EXPIRED
-        return session, role
+
+    async def look_up(self, token: str) -> TokenView:
+        """Which session and role a token opens, from memory or the database; ``TokenProblem`` if none."""
+        key = digest(token)
+        held = self._in_memory(key)
+        if held is not None:
+            session, role = held
+            self._check(role, session.ended, session.invite_expires_at)
+            return TokenView(session.id, role, session.has_room_for_a_client())
+        stored = await self.store.find_token(key) if self.store is not None else None
+        if stored is None:
+            raise BAD_TOKEN
+        self._check(stored.role, stored.ended, stored.invite_expires_at)
+        return TokenView(stored.session_id, stored.role, stored.has_room_for_a_client)
+
+    async def open(self, token: str) -> Opened:
+        """The live session a token opens, held by this instance: taken over from the database when it
+        is not here yet (this instance restarted, or the balancer sent the session here)."""
+        key = digest(token)
+        held = self._in_memory(key)
+        if held is not None:
+            session, role = held
+            self._check(role, session.ended, session.invite_expires_at)
+            return Opened(session, role, restored=False, previous_owner=None)
+        stored = await self.store.find_token(key) if self.store is not None else None
+        if stored is None or self.store is None:
+            raise BAD_TOKEN
+        self._check(stored.role, stored.ended, stored.invite_expires_at)
+        claimed = await self.store.claim(stored.session_id, self.instance, self._lease_until())
+        if claimed is None:
+            raise ended_problem(stored.role)
+        session, previous = claimed
+        self.add(session)
+        log.info("session %s taken over by instance %s (held by %s)", session.id, self.instance, previous or "nobody")
+        return Opened(session, stored.role, restored=True, previous_owner=previous)
+
+    async def take_over_to_end(self, session_id: str) -> Session | None:
+        """Claims an abandoned session so this instance can end its record."""
+        if self.store is None or session_id in self.sessions:
+            return None
+        claimed = await self.store.claim(session_id, self.instance, self._lease_until())
+        if claimed is None:
+            return None
+        session, _ = claimed
+        self.add(session)
+        return session
+
+    async def save(self, session: Session) -> None:
+        if self.store is not None:
+            await self.store.save(session, self.instance, self._lease_until())
+
+    async def renew(self) -> list[str]:
+        """Renews this instance's lease on its live sessions; returns those another instance took."""
+        if self.store is None:
+            return []
+        return await self.store.renew(self.instance, [s.id for s in self.live()], self._lease_until())
+
+    async def release_all(self) -> None:
+        if self.store is not None:
+            await self.store.release([s.id for s in self.live()], self.instance, now_utc())
+
+    def _lease_until(self) -> datetime:
+        return now_utc() + timedelta(seconds=self.lease_s)
 
     def full_problem(self) -> TokenProblem:
         return full_problem(self.max_participants)

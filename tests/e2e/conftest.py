@@ -51,7 +51,7 @@ WS_RECORDER = """
       this.addEventListener('message', (event) => {
         try {
           const m = JSON.parse(event.data);
-          seen.push({ type: m.type, kind: m.event ? m.event.kind : m.kind, code: m.code });
+          seen.push({ type: m.type, kind: m.event ? m.event.kind : m.kind, code: m.code, at: Date.now() });
         } catch (e) { seen.push({ type: 'unparsable' }); }
       });
     }

@@ -156,20 +156,30 @@ def wait_media_flowing(page: Page, expected_peers: int, *, timeout: float = 45.0
         raise AssertionError(f"{exc}; last getStats: {seen}") from None
 
 
-def uplink_counters(server_url: str, participant: str) -> tuple[float, float]:
-    """(audio seconds, video frames) the server took from this participant's analysis uplink."""
+def uplink_counters(server_url: str) -> tuple[float, float]:
+    """(audio seconds, video frames) the server took from analysis uplinks so far. The metrics name no
+    participant (clients know those ids), so a test reads the change while only its own uplink runs."""
     with urllib.request.urlopen(f"{server_url}/metrics", timeout=5) as response:
         text = response.read().decode()
     audio = frames = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.labels.get("participant") != participant:
-                continue
             if sample.name == "attune_uplink_audio_seconds_total":
                 audio = sample.value
             elif sample.name == "attune_uplink_video_frames_total":
                 frames = sample.value
     return audio, frames
+
+
+def uplinks_connected(server_url: str) -> float:
+    """How many analysis uplinks the server has connected right now."""
+    with urllib.request.urlopen(f"{server_url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "attune_uplinks_connected":
+                return sample.value
+    return 0.0
 
 
 def ws_seen(page: Page) -> list[dict[str, Any]]:

@@ -57,12 +57,12 @@ def test_admission_media_uplink_chat_and_consent_withdrawal(
 
     # Sam agreed: the server receives Sam's microphone and small camera, and keeps receiving them.
     def uplink_started() -> tuple[float, float] | None:
-        counters = uplink_counters(attune_server.url, sam_id)
+        counters = uplink_counters(attune_server.url)
         return counters if counters[0] > 1 and counters[1] > 2 else None
 
     first = wait_for(uplink_started, timeout=30, what="uplink audio and video in /metrics")
     time.sleep(3)
-    second = uplink_counters(attune_server.url, sam_id)
+    second = uplink_counters(attune_server.url)
     assert second[0] > first[0] + 1.5, (first, second)
     assert second[1] > first[1] + 3, (first, second)
     # The uplink video is capped at 5 fps (plus a little slack for timing).
@@ -109,9 +109,9 @@ def test_admission_media_uplink_chat_and_consent_withdrawal(
         "nothing Sam says is transcribed")
     assert client.evaluate("() => window.attuneDebug.uplink.active") is False
     time.sleep(1.5)
-    after_withdrawal = uplink_counters(attune_server.url, sam_id)
+    after_withdrawal = uplink_counters(attune_server.url)
     time.sleep(3)
-    assert uplink_counters(attune_server.url, sam_id) == after_withdrawal
+    assert uplink_counters(attune_server.url) == after_withdrawal
     # The call itself goes on.
     assert all(r["state"] == "connected" for r in peer_stats(client).values())
 
@@ -120,7 +120,7 @@ def test_admission_media_uplink_chat_and_consent_withdrawal(
     client.get_by_role("dialog").get_by_role("button", name="I agree").click()
     expect(counselor.locator(f'#people-list [data-participant="{sam_id}"]')).to_contain_text("agreed")
     expect(counselor.locator("#toast")).to_contain_text("Sam turned captions and cues back on")
-    wait_for(lambda: uplink_counters(attune_server.url, sam_id)[0] > after_withdrawal[0] + 1,
+    wait_for(lambda: uplink_counters(attune_server.url)[0] > after_withdrawal[0] + 1,
              timeout=30, what="uplink audio again after consent")
 
 
@@ -146,7 +146,7 @@ def test_reload_rejoins_the_same_session_as_the_same_participant(
     open_browser: BrowserFactory, attune_server: ServerHandle
 ) -> None:
     call = two_party_call(open_browser)
-    before = uplink_counters(attune_server.url, call.client_id)
+    before = uplink_counters(attune_server.url)
 
     call.client.reload()
     expect(call.client.locator("#screen-call")).to_be_visible()
@@ -159,7 +159,7 @@ def test_reload_rejoins_the_same_session_as_the_same_participant(
     wait_media_flowing(call.counselor, 1)
     assert list(peer_stats(call.counselor)) == [call.client_id]
     # Consent survived the reload on the server: the analysis uplink comes back by itself.
-    wait_for(lambda: uplink_counters(attune_server.url, call.client_id)[0] > before[0] + 2,
+    wait_for(lambda: uplink_counters(attune_server.url)[0] > before[0] + 2,
              timeout=30, what="uplink audio after reload")
     expect(call.counselor.locator(f'#people-list [data-participant="{call.client_id}"]')).to_contain_text("agreed")
 

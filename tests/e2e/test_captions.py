@@ -69,7 +69,7 @@ def test_live_captions_show_the_clients_words_on_both_pages(
     call = two_party_call(open_browser)  # the counselor's own speech is not captioned here
     for page in (call.counselor, call.client):
         page.evaluate(WATCH_PARTIALS_JS)
-    wait_for(lambda: uplink_counters(attune_server.url, call.client_id)[0] > 0, timeout=30, what="uplink audio")
+    wait_for(lambda: uplink_counters(attune_server.url)[0] > 0, timeout=30, what="uplink audio")
     uplink_started = time.monotonic()
 
     wait_for(lambda: recall(call.client, "Sam") >= MIN_WORD_RECALL and recall(call.counselor, "Sam") >= MIN_WORD_RECALL,

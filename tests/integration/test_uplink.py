@@ -13,8 +13,9 @@ from tests.conftest import DATA, AppHarness, WsPeer
 FACE_CLIP = DATA / "grid_av_faces" / "bbaf2n.mpg"
 
 
-def metric(text: str, name: str, participant: str) -> float:
-    match = re.search(rf'^{name}{{[^}}]*participant="{participant}"[^}}]*}} ([0-9.e+-]+)$', text, re.M)
+def metric(text: str, name: str) -> float:
+    """One series of the operator metrics (they are counts, with no per-participant labels)."""
+    match = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.M)
     return float(match.group(1)) if match else 0.0
 
 
@@ -48,7 +49,6 @@ async def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no
 
 async def test_uplink_needs_consent_then_delivers_audio_and_video_until_withdrawn(harness: AppHarness) -> None:
     _s, counselor, _, client, clw = await harness.admitted_pair()
-    pid = clw["you"]["participant_id"]
     await client.send(type="uplink_offer", sdp="v=0\r\n" + "a=x\r\n" * 3)
     assert (await client.expect("error"))["code"] == "no_consent"
 
@@ -58,8 +58,8 @@ async def test_uplink_needs_consent_then_delivers_audio_and_video_until_withdraw
     try:
         async def flowing() -> bool:
             m = await harness.metrics()
-            return metric(m, "attune_uplink_audio_seconds_total", pid) > 1.5 and metric(
-                m, "attune_uplink_video_frames_total", pid
+            return metric(m, "attune_uplink_audio_seconds_total") > 1.5 and metric(
+                m, "attune_uplink_video_frames_total"
             ) >= 3
 
         await wait_for(flowing)
@@ -67,8 +67,8 @@ async def test_uplink_needs_consent_then_delivers_audio_and_video_until_withdraw
             "counselor", lambda m: m["event"]["kind"] == "uplink_state" and m["event"]["state"] == "connected"
         )
         m = await harness.metrics()
-        assert metric(m, "attune_uplink_audio_dropped_seconds_total", pid) == 0
-        assert metric(m, "attune_uplink_connected", pid) == 1
+        assert metric(m, "attune_uplink_audio_dropped_seconds_total") == 0
+        assert metric(m, "attune_uplinks_connected") == 1
 
         await client.send(type="consent", granted=False, version=clw["consent"]["version"])
         assert (await client.expect("uplink_closed"))["reason"] == "consent_withdrawn"
@@ -76,8 +76,8 @@ async def test_uplink_needs_consent_then_delivers_audio_and_video_until_withdraw
         await asyncio.sleep(1.5)
         later = await harness.metrics()
         for name in ("attune_uplink_audio_seconds_total", "attune_uplink_video_frames_total"):
-            assert metric(later, name, pid) == metric(stopped, name, pid), name
-        assert metric(later, "attune_uplink_connected", pid) == 0
+            assert metric(later, name) == metric(stopped, name), name
+        assert metric(later, "attune_uplinks_connected") == 0
         await counselor.expect(
             "counselor", lambda m: m["event"]["kind"] == "uplink_state" and m["event"]["state"] == "closed"
         )

@@ -3,17 +3,11 @@ a helper that fills a session record the way a live session would (through the S
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -22,7 +16,7 @@ from server.accounts.repository import ACCOUNTS
 from server.app import create_app
 from server.records.context import RECORDS
 from server.settings import Settings
-from tests.conftest import AppHarness
+from tests.conftest import AppHarness, fresh_postgres_database
 
 REPO = Path(__file__).resolve().parents[2]
 OTHER_EMAIL = "other.counselor@example.org"
@@ -79,40 +73,6 @@ async def second_counselor(server: TestServer) -> AppHarness:
     other = AppHarness(client)
     await other.login(OTHER_EMAIL, OTHER_PASSWORD)
     return other
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A real PostgreSQL server (Debian's packages) for the whole run, via scripts/postgres.sh.
-    Fails loudly when PostgreSQL is not installed: the storage tests must run against both databases."""
-    folder = Path(tempfile.mkdtemp(prefix="attune-pg-"))
-    port = _free_port()
-    started = subprocess.run(
-        ["bash", str(REPO / "scripts" / "postgres.sh"), "start", str(folder), str(port)],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert started.returncode == 0, f"could not start PostgreSQL:\n{started.stderr}"
-    url = started.stdout.strip().splitlines()[-1]
-    try:
-        yield url
-    finally:
-        subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh"), "stop", str(folder)], timeout=60)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def fresh_postgres_database(server_url: str) -> str:
-    """A new empty database on the test server, so each test starts from nothing."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = server_url.replace("postgresql+asyncpg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -67,9 +68,10 @@ class ListOutbox:
 
 
 def new_session(max_participants: int = 6) -> Session:
-    clock = iter(float(i) for i in range(10_000))
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    ticks = iter(range(10_000))
     return Session("s1", digest("counselor-token"), digest("invite-token"), 1e12, max_participants,
-                   monotonic=lambda: next(clock))
+                   wall_clock=lambda: start + timedelta(seconds=next(ticks)))
 
 
 def kinds(effects: list[Effect]) -> list[str]:
@@ -154,10 +156,27 @@ def test_a_dropped_socket_holds_the_place_and_a_resume_key_rejoins_it() -> None:
     assert joined.rejoined and joined.participant.id == pid
     assert joined.participant.presence is Presence.ADMITTED and joined.participant.epoch == 2
     assert isinstance(joined.effects[0], StopGrace)
-    # The key is replaced at every join: the old one no longer opens this place.
+    # The key is replaced at every join: once the page confirms the new one, the old one is spent.
     assert joined.resume_key != key
+    session.resume_key_saved(joined.participant)
     assert session.find_by_resume_key(key) is None
     assert session.find_by_resume_key(joined.resume_key) is joined.participant
+
+
+def test_a_lost_welcome_does_not_lock_the_participant_out_and_a_confirmed_key_retires_the_old() -> None:
+    session = new_session()
+    pid, client, first_key = client_admitted(session)
+    session.drop(session.participants[pid], client)
+    lost = session.join(Role.CLIENT, "Sam", first_key, ListOutbox(Role.CLIENT), continuing=True)
+    # That welcome (with lost.resume_key) never reached the page: it tries its old key again.
+    session.drop(lost.participant, lost.participant.connection)  # type: ignore[arg-type]
+    again = session.join(Role.CLIENT, "Sam", first_key, ListOutbox(Role.CLIENT), continuing=True)
+    assert again.rejoined and again.participant.id == pid
+    # The page confirms the key it got this time: from now on only that key opens the place.
+    session.resume_key_saved(again.participant)
+    assert session.find_by_resume_key(first_key) is None
+    assert session.find_by_resume_key(lost.resume_key) is None
+    assert session.find_by_resume_key(again.resume_key) is again.participant
 
 
 def test_joining_again_from_another_window_replaces_the_old_socket() -> None:
@@ -244,7 +263,9 @@ def test_ending_tells_everyone_and_closes_every_socket() -> None:
     rest = deliver(session, effects)
     for outbox in (counselor, client):
         assert outbox.frames[-1] == {"type": "session_ended", "reason": "ended_by_counselor"}
-    assert sum(isinstance(e, CloseSocket) for e in rest) == 2 and isinstance(rest[-1], SessionOver)
+    assert sum(isinstance(e, CloseSocket) for e in rest) == 2
+    over = next(i for i, e in enumerate(rest) if isinstance(e, SessionOver))
+    assert all(isinstance(e, ParticipantLeft) for e in rest[over + 1 :]) and len(rest[over + 1 :]) == 2
     assert session.end("again") == []
 
 

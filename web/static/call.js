@@ -145,9 +145,11 @@ function initSetup(saved) {
 function connect() {
   showScreen('screen-connecting');
   setStatus('Connecting…', 'connecting');
-  app.signaling = new Signaling(socketUrl(), () => {
+  app.signaling = new Signaling(socketUrl(document.body.dataset.session), () => {
     const join = { type: 'join', token, name: app.name };
     if (app.resumeKey) join.resume_key = app.resumeKey;
+    // Only the socket dropped (a network blip, or the server moved): the call between browsers goes on.
+    if (app.mesh) join.continuing = true;
     return join;
   });
   app.signaling.addEventListener('message', (event) => handle(event.detail));
@@ -191,6 +193,7 @@ function handle(message) {
 
 function onWelcome(message) {
   const rejoined = app.me !== null;
+  const previousId = app.me?.participant_id;
   app.me = message.you;
   app.session = message.session ?? {};
   app.consentText = message.consent ?? null;
@@ -204,8 +207,9 @@ function onWelcome(message) {
   $('#session-title').textContent = app.session.title ?? '';
   if (role === 'counselor') initCounselorPanel();
 
-  // Our socket came back with a new epoch: every peer rebuilds its connection to us, so do we.
-  if (rejoined && app.mesh) {
+  // We came back as someone new (our place was not held): every peer builds a new connection to us, so
+  // do we. Otherwise we said `continuing`, and the peer-to-peer call simply carries on.
+  if (rejoined && app.mesh && previousId !== app.me.participant_id) {
     app.mesh.reset(app.me.participant_id);
     for (const pid of [...tiles.tiles.keys()]) if (pid !== 'me') tiles.remove(pid);
   }
@@ -217,6 +221,7 @@ function onWelcome(message) {
   }
   if (app.consentGranted !== null && app.consentGranted !== onServer) sendConsent(app.consentGranted);
   save();
+  send({ type: 'resume_saved' });
   if (rejoined && app.inCall) {
     app.uplink?.close();
     sendMediaState();

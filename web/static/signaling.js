@@ -5,9 +5,11 @@
 const PING_EVERY_MS = 20000;
 const MAX_BACKOFF_MS = 10000;
 
-export function socketUrl() {
+// The session id in the URL lets a load balancer send every socket of one session to the same server.
+export function socketUrl(sessionId = '') {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}/ws`;
+  const query = sessionId ? `?session=${encodeURIComponent(sessionId)}` : '';
+  return `${scheme}://${location.host}/ws${query}`;
 }
 
 export class Signaling extends EventTarget {
@@ -61,7 +63,8 @@ export class Signaling extends EventTarget {
   }
 
   scheduleRetry() {
-    const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempt);
+    // Quick at first (a server that moved is back within seconds), then slower: 0.5, 0.8, 1.3, 2, 3.3 s ...
+    const base = Math.min(MAX_BACKOFF_MS, 500 * 1.6 ** this.attempt);
     this.attempt += 1;
     const delay = base * (0.75 + Math.random() * 0.5);  // jitter: peers dropped together don't retry together
     clearTimeout(this.retryTimer);

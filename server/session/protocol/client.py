@@ -40,6 +40,9 @@ class Join(_Message):
     token: Annotated[str, Field(min_length=8, max_length=200)]
     name: DisplayName
     resume_key: Annotated[str | None, Field(max_length=200)] = None
+    continuing: bool = Field(
+        False, description="the page kept its peer-to-peer call (only the socket dropped): peers keep it too"
+    )
 
 
 class Consent(_Message):
@@ -169,6 +172,12 @@ class Subscribe(_Message):
     channel: Annotated[str, Field(min_length=1, max_length=40)]
 
 
+class ResumeSaved(_Message):
+    """The page saved the `resume_key` of its last `welcome`; the key before it stops working."""
+
+    type: Literal["resume_saved"]
+
+
 class Ping(_Message):
     """Answered by ``pong``."""
 
@@ -192,6 +201,7 @@ ClientMessage = Annotated[
     | Leave
     | EndSession
     | Subscribe
+    | ResumeSaved
     | Ping,
     Field(discriminator="type"),
 ]
@@ -199,7 +209,7 @@ ClientMessage = Annotated[
 _adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 CLIENT_MESSAGES: tuple[type[_Message], ...] = (
     Join, Consent, Admit, Decline, Signal, UplinkOffer, UplinkStop, MediaState, NetQuality,
-    Chat, Captions, CueMute, Leave, EndSession, Subscribe, Ping,
+    Chat, Captions, CueMute, Leave, EndSession, Subscribe, ResumeSaved, Ping,
 )
 KNOWN_TYPES = frozenset(str(get_args(m.model_fields["type"].annotation)[0]) for m in CLIENT_MESSAGES)
 
