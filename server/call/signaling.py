@@ -165,6 +165,7 @@ class Signaling:
                 effect.outbox.close_soon(effect.code, effect.reason)
             elif isinstance(effect, StartGrace):
                 self._start_grace(session, effect.participant_id)
+                self.live.presence_changed(session, session.participants[effect.participant_id])
             elif isinstance(effect, StopGrace):
                 task = self._grace.pop((session.id, effect.participant_id), None)
                 if task is not None and task is not asyncio.current_task():

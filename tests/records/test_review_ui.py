@@ -188,7 +188,8 @@ def test_review_pages_with_keyboard_on_laptop_and_tablet(server_url: str) -> Non
         page.get_by_label("Note text").fill("Follow up on sleep and the walks.")
         page.screenshot(path=SHOTS / "03b-note-editing.png", full_page=True)
         page.get_by_role("button", name="Save changes").click()
-        expect(notes.locator(".note-item").first.locator(".note-text")).to_have_text("Follow up on sleep and the walks.")
+        edited = notes.locator(".note-item").first
+        expect(edited.locator(".note-text")).to_have_text("Follow up on sleep and the walks.")
         expect(notes.locator(".note-item").first).to_be_focused()
 
         # Delete the other one: asked once more, in place; "Keep it" is the safe default focus.

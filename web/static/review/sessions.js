@@ -46,16 +46,18 @@ function render(sessions, query) {
   body.replaceChildren();
   for (const s of sessions) {
     const link = el('a', { href: `/records/${s.session_id}`, text: when(s.created_at) });
-    body.append(el('tr', {},
-      el('td', {}, link, el('div', { class: 'muted small-text', text: s.title })),
-      el('td', { text: participantsText(s) }),
-      el('td', { text: s.ended_at ? duration(s.duration_s) : (s.live ? 'In progress' : 'Not ended') }),
-      el('td', { text: consentText(s) }),
-      el('td', { text: String(s.line_count) })));
+    // data-label: on a phone each row stacks as a card and every cell names its column (review.css).
+    body.append(el('tr', { role: 'row' },
+      el('td', { role: 'cell' }, link, el('div', { class: 'muted small-text', text: s.title })),
+      el('td', { role: 'cell', 'data-label': 'Participants', text: participantsText(s) }),
+      el('td', { role: 'cell', 'data-label': 'Duration',
+        text: s.ended_at ? duration(s.duration_s) : (s.live ? 'In progress' : 'Not ended') }),
+      el('td', { role: 'cell', 'data-label': 'Consent', text: consentText(s) }),
+      el('td', { role: 'cell', 'data-label': 'Lines', text: String(s.line_count) })));
     if (s.matches && s.matches.length) {
       const list = el('ul', { class: 'match-list' }, s.matches.map((m) => el('li', {},
         el('a', { href: `/records/${s.session_id}#line-${m.line_id}`, text: m.text }))));
-      body.append(el('tr', { class: 'match-row' }, el('td', { colspan: '5' }, list)));
+      body.append(el('tr', { class: 'match-row', role: 'row' }, el('td', { role: 'cell', colspan: '5' }, list)));
     }
   }
   if (query) {
