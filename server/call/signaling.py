@@ -184,9 +184,10 @@ class Signaling:
             elif isinstance(effect, ConsentRecorded):
                 await self.recorder.consent(session, effect.decision)
             elif isinstance(effect, SessionOver):
-                # Everyone has heard of the end; flushing the last caption lines through Whisper comes after.
-                await self.uplinks.close_session(session, effect.reason)
+                # Everyone has heard of the end, and the record has it (the counselor's next page is the
+                # record: it must not say "did not end normally" while Whisper still flushes the last lines).
                 await self.recorder.session_ended(session)
+                await self.uplinks.close_session(session, effect.reason)
 
     def _start_grace(self, session: Session, participant_id: str) -> None:
         async def expire_later() -> None:

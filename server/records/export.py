@@ -240,8 +240,11 @@ def _sentiment_chart(pdf: _Report, record: SessionRecord, colour: Callable[[str]
     _heading(pdf, "Tone over the session (per participant, -1 negative to +1 positive)")
     x0, top, width, height = pdf.l_margin + 8, pdf.get_y() + 2, pdf.epw - 10, 45
     gaps = _client_gaps(record)
+    # The axis spans lines, cues and consent decisions, and the whole session when its length is known: a
+    # stretch with captions off has no lines, and its shading must not be squeezed against the edge.
+    duration = record.summary.duration_s if record.summary.ended_at is not None else None
     end = max([r.line.end_s for r in record.lines] + [c.cue.at_s for c in record.cues]
-              + [g.end_s if g.end_s is not None else g.start_s for g in gaps] + [1.0])
+              + [e.at_s for e in record.consent_events] + [duration or 0.0, 1.0])
     # Stretches in which a client had captions and cues off, shaded first so the lines are drawn over them.
     for gap in gaps:
         start_x = x0 + width * gap.start_s / end

@@ -44,7 +44,10 @@ function renderChart() {
   const width = 640;
   const height = 220;
   const pad = { left: 34, right: 10, top: 16, bottom: 24 };
-  const end = Math.max(1, ...record.lines.map((l) => l.end_s), ...record.cues.map((c) => c.at_s));
+  // The axis spans everything placed on it: lines, cues and consent decisions (a stretch with captions
+  // off has no lines, so without them its shading would be squeezed against the edge).
+  const end = Math.max(1, ...record.lines.map((l) => l.end_s), ...record.cues.map((c) => c.at_s),
+    ...(record.consent_events ?? []).map((e) => e.at_s), record.ended_at ? (record.duration_s ?? 0) : 0);
   const x = (t) => pad.left + ((width - pad.left - pad.right) * t) / end;
   const y = (v) => pad.top + ((height - pad.top - pad.bottom) * (1 - v)) / 2;
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'group',
