@@ -11,13 +11,17 @@ Definitions (after common practice in conversation analysis):
   start) and B stopped while A went on (A took the floor); if A stops first it is a *backchannel*
   when A's speech was shorter than ``backchannel_s`` ("mm-hm"), otherwise an unsuccessful overlap;
 - a client's *response latency* is the silence between the counselor's last speech and the first
-  client speech after it, when nobody else spoke in between;
+  client speech after it, when nobody else spoke in between and both were in the call (and heard by the
+  analysis) all along: :meth:`ConversationAnalyzer.presence_changed` marks arrivals, rejoins and
+  departures, and a counselor turn that ended before one of the two arrived (or while one was away) is
+  not something the client answers, so time in a waiting room, an admission or a rejoin never counts;
 - a *transition* A -> B is a change of who holds the floor.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import statistics
 from collections import deque
 from collections.abc import Sequence
@@ -110,6 +114,9 @@ class ConversationAnalyzer:
             self.add_participant(participant_id, role)
         self._floor: str | None = None
         self._last_counselor_end_s: float | None = None
+        self._last_counselor_id: str | None = None
+        # When each participant last arrived in the call, came back or went away (session seconds).
+        self._presence_changed_s: dict[str, float] = {}
         self._counselor_end_pending = False
         self._silence_since: float | None = None
         self._silence_cued = False
@@ -127,6 +134,19 @@ class ConversationAnalyzer:
     def add_participant(self, participant_id: str, role: Role) -> None:
         if participant_id not in self._speakers:
             self._speakers[participant_id] = _Speaker(role=role)
+
+    def presence_changed(self, participant_id: str, at_s: float) -> None:
+        """``participant_id`` arrived in the call, came back after a drop, or went away (their audio started
+        or stopped reaching the analysis) at ``at_s``. Order does not matter: it is compared by time."""
+        previous = self._presence_changed_s.get(participant_id, -math.inf)
+        self._presence_changed_s[participant_id] = max(previous, at_s)
+
+    def _both_present_since(self, client_id: str, counselor_id: str | None, since_s: float) -> bool:
+        """True when neither the client nor the counselor arrived or left after ``since_s``."""
+        changed = [self._presence_changed_s.get(client_id, -math.inf)]
+        if counselor_id is not None:
+            changed.append(self._presence_changed_s.get(counselor_id, -math.inf))
+        return max(changed) <= since_s
 
     def feed(self, activity: Sequence[VoiceActivity], now_s: float) -> list[Cue]:
         cues: list[Cue] = []
@@ -170,7 +190,12 @@ class ConversationAnalyzer:
         previous = self._floor
         if previous is not None and previous != pid:
             self._count_transition(previous, pid)
-        if speaker.role is Role.CLIENT and self._counselor_end_pending and self._last_counselor_end_s is not None:
+        if (
+            speaker.role is Role.CLIENT
+            and self._counselor_end_pending
+            and self._last_counselor_end_s is not None
+            and self._both_present_since(pid, self._last_counselor_id, self._last_counselor_end_s)
+        ):
             latency = t - self._last_counselor_end_s
             cue = self._latency_cue(pid, speaker, latency, t)
             speaker.latencies.append(latency)
@@ -216,6 +241,7 @@ class ConversationAnalyzer:
             self._silence_cued = False
             if speaker.role is Role.COUNSELOR:
                 self._last_counselor_end_s = t
+                self._last_counselor_id = pid
                 self._counselor_end_pending = True
         return cues
 

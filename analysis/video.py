@@ -218,6 +218,15 @@ class FaceCueTracker:
         self._last_at_s = -math.inf
         self.features: FaceFrameFeatures | None = None
 
+    def pause(self) -> None:
+        """The client turned their camera off (or on again): a dark or frozen picture says nothing about
+        their face, so states in progress end unannounced, pending holds restart, and movement is not
+        measured across the gap. Baselines (usual pose and movement) are kept."""
+        for episode in (self._absent, self._away, self._restless):
+            episode.drop()
+        self._previous = None
+        self.features = None
+
     def feed(self, observation: FaceObservation | None, at_s: float) -> list[Cue]:
         if at_s <= self._last_at_s:
             log.debug("dropping frame at %.3f s: not after %.3f s", at_s, self._last_at_s)
@@ -536,6 +545,13 @@ class FaceCueEngine:
             features = self.expression.with_features(features)
         self._features = features
         return cues
+
+    def pause(self) -> None:
+        """See ``FaceCueTracker.pause``; a tense-looking shift in progress ends unannounced too."""
+        self.tracker.pause()
+        if self.expression is not None:
+            self.expression.trend.drop()
+        self._features = None
 
     def close(self) -> None:
         self._observer.close()

@@ -15,6 +15,11 @@ from server.settings import SettingsError, add_cli_arguments, apply_cli_override
 
 _TOKEN_PATH = re.compile(r"^/(host|join)/[^/?]+")
 
+# Libraries that report routine work at INFO and would drown an operator's log: faster-whisper writes
+# "Processing audio with duration ..." for every decode (several a second per speaker), fontTools a line
+# per table for every font subset of a PDF export, Alembic its migration steps at every start.
+CHATTY_LOGGERS = ("faster_whisper", "fontTools", "alembic")
+
 
 class RedactingAccessLogger(AbstractAccessLogger):
     """Access log without the secret part of invite and counselor links."""
@@ -28,17 +33,22 @@ class RedactingAccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
 
+def configure_logging(level: str) -> None:
+    """The server's own messages at ``level``; the chatty libraries at WARNING (or above, with the rest),
+    unless the operator asked for DEBUG, when everything speaks."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    root = logging.getLogger().getEffectiveLevel()
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if root <= logging.DEBUG else max(logging.WARNING, root))
+
+
 def serve(args: argparse.Namespace) -> int:
     try:
         settings = apply_cli_overrides(settings_from_env(), args)
     except SettingsError as exc:
         print(f"attune: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # Migration chatter is not news for an operator.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    configure_logging(settings.log_level)
     from server.app import create_app
 
     ssl_context = None

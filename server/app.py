@@ -16,6 +16,7 @@ from server.accounts.http import setup_accounts
 from server.accounts.repository import accounts_ctx
 from server.call.context import SIGNALING, call_ctx, websocket
 from server.call.durability import durability_ctx
+from server.call.error_pages import styled_not_found
 from server.call.metrics import metrics
 from server.call.pages import WEB_DIR, setup_pages
 from server.db.audit import audit_ctx
@@ -40,7 +41,7 @@ def create_app(
     settings: Settings, *, transcriber: Transcriber | None = None, web_dir: Path = WEB_DIR
 ) -> web.Application:
     """The whole server. ``transcriber`` replaces the Whisper model (tests and benches)."""
-    app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers, api_errors])
+    app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers, styled_not_found, api_errors])
     app[SETTINGS] = settings
     if transcriber is not None:
         app[TRANSCRIBER] = transcriber

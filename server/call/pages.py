@@ -23,6 +23,11 @@ from server.settings import SETTINGS
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+# The error page's last paragraph (trusted HTML): what to do next.
+CLIENT_HINT = (
+    "Nothing is wrong with your computer. If a counselor sent you this link, please contact them for a new one. "
+    "They can send a fresh invite link at any time."
+)
 
 
 class Templates:
@@ -42,8 +47,13 @@ class Templates:
             .replace("__SESSION__", html.escape(session_id, quote=True))
         )
 
-    def render_error(self, title: str, message: str) -> str:
-        return self.error.replace("__TITLE__", html.escape(title)).replace("__MESSAGE__", html.escape(message))
+    def render_error(self, title: str, message: str, hint_html: str = CLIENT_HINT) -> str:
+        """The styled error page; ``hint_html`` is one of this server's own fixed hints, never user input."""
+        return (
+            self.error.replace("__TITLE__", html.escape(title))
+            .replace("__MESSAGE__", html.escape(message))
+            .replace("__HINT__", hint_html)
+        )
 
 
 TEMPLATES = web.AppKey("templates", Templates)

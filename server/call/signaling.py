@@ -20,7 +20,7 @@ from server.call.connection import Connection
 from server.live.engine import LiveAnalysis
 from server.media.uplink import UplinkError, UplinkManager
 from server.records.recorder import Recorder
-from server.session.consent import CLIENT_CONSENT, COUNSELOR_CONSENT
+from server.session.consent import COUNSELOR_CONSENT, ConsentText, client_consent
 from server.session.delivery import deliver
 from server.session.effects import (
     CloseSocket,
@@ -180,6 +180,7 @@ class Signaling:
                 effect.outbox.close_soon(effect.code, effect.reason)
             elif isinstance(effect, StartGrace):
                 self._start_grace(session, effect.participant_id)
+                self.live.presence_changed(session, session.participants[effect.participant_id])
             elif isinstance(effect, StopGrace):
                 task = self._grace.pop((session.id, effect.participant_id), None)
                 if task is not None and task is not asyncio.current_task():
@@ -253,7 +254,7 @@ class Signaling:
             return
         participant = joined.participant
         conn.joined(session, participant, role)
-        consent = COUNSELOR_CONSENT if role is Role.COUNSELOR else CLIENT_CONSENT
+        consent = self._consent_text(role)
         welcome = s.Welcome(
             you=s.You(participant_id=participant.id, role=role, name=participant.name),
             session=(
@@ -280,6 +281,9 @@ class Signaling:
         conn.close_soon(WSCloseCode.POLICY_VIOLATION, problem.code)
 
     # --- handlers -----------------------------------------------------------------------------------
+    def _consent_text(self, role: Role) -> ConsentText:
+        return COUNSELOR_CONSENT if role is Role.COUNSELOR else client_consent(self.settings.retention_days)
+
     @staticmethod
     def _require_counselor(conn: Connection, ref: str) -> None:
         # Only the role the server assigned counts; the token in the URL is never trusted here.
@@ -292,7 +296,7 @@ class Signaling:
             raise ProtocolError("not_admitted", "Please wait until the counselor lets you in.", ref=ref)
 
     async def _consent(self, conn: Connection, session: Session, participant: Participant, msg: c.Consent) -> None:
-        expected = COUNSELOR_CONSENT if participant.role is Role.COUNSELOR else CLIENT_CONSENT
+        expected = self._consent_text(participant.role)
         if msg.granted and msg.version != expected.version:
             raise ProtocolError(
                 "bad_message", "That consent text is out of date; please reload the page and read it again.",

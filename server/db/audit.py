@@ -27,6 +27,8 @@ class Action(StrEnum):
     EXPORT = "export"
     EDIT = "edit"  # a transcript line corrected
     NOTE = "note"  # a private note added
+    NOTE_EDIT = "note_edit"  # a private note's text replaced
+    NOTE_DELETE = "note_delete"  # a private note deleted
     DELETE = "delete"  # hard delete by the counselor
     RETENTION_DELETE = "retention_delete"  # deleted by the retention policy
     LOGIN = "login"

@@ -117,8 +117,10 @@ class SessionCues:
         self._pending_audio: dict[str, tuple[float, list[AudioChunk]]] = {}
         self._last_panel: dict[str, float] = {}
         self._last_video_at: dict[str, float] = {}
+        self._camera_on: dict[str, bool] = {}  # as last seen on the video thread
         self.frames_analysed = 0
         self.frames_skipped = 0
+        self.frames_camera_off = 0
 
     # --- feeding (event loop) -------------------------------------------------------------------
     def audio(self, participant: Participant, samples: AudioChunk, start_s: float) -> None:
@@ -146,8 +148,25 @@ class SessionCues:
         self._deliver(outcome)
         return outcome.line
 
+    def presence_changed(self, participant: Participant) -> None:
+        """``participant`` arrived in the call, came back or went away (their uplink opened or closed, their
+        socket dropped): a counselor turn before this is not one a client answers (no "long pause" for
+        time in the waiting room, an admission or a rejoin). Queued in order with the audio blocks."""
+        at_s = self.session.clock()
+        self._cue_executor.submit(self.conversation.presence_changed, participant.id, at_s)
+
     def video(self, participant: Participant, frame_rgb: RgbFrame, at_s: float) -> None:
-        """Called on the video thread with the newest frame; at most ``VIDEO_FPS_MAX`` are analysed."""
+        """Called on the video thread with the newest frame; at most ``VIDEO_FPS_MAX`` are analysed.
+        While the client's camera is off (``media_state``) nothing is analysed: the black frames a stopped
+        camera sends are not a face out of view."""
+        camera_on = participant.video
+        engine = self.faces.get(participant.id)
+        if self._camera_on.get(participant.id, True) != camera_on and engine is not None:
+            engine.pause()  # off, or on again: nothing carries across the gap
+        self._camera_on[participant.id] = camera_on
+        if not camera_on:
+            self.frames_camera_off += 1
+            return
         last = self._last_video_at.get(participant.id)
         if last is not None and at_s - last < 1.0 / VIDEO_FPS_MAX - 0.01:
             self.frames_skipped += 1
@@ -158,6 +177,9 @@ class SessionCues:
             engine = self.faces[participant.id] = live_face_engine(participant.id)
         cues = engine.feed(frame_rgb, at_s)
         self.frames_analysed += 1
+        if not participant.video:
+            engine.pause()  # turned off while this frame was analysed: its findings are dropped
+            return
         outcome = Outcome(cues=cues)
         features = engine.features
         if features is not None and self._panel_due(f"video:{participant.id}", at_s, 1.0):

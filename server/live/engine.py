@@ -107,8 +107,15 @@ class LiveAnalysis:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def presence_changed(self, session: Session, participant: Participant) -> None:
+        """Someone's connection dropped (the call layer says so); see ``SessionCues.presence_changed``."""
+        if session.id in self.cues:
+            self.cues[session.id].presence_changed(participant)
+
     def consumers(self, session: Session, participant: Participant) -> tuple[list[AudioConsumer], list[VideoConsumer]]:
         session_cues = self.session_cues(session)
+        # A new uplink: this participant's audio reaches the analysis from now on (an arrival or a rejoin).
+        session_cues.presence_changed(participant)
         audio: list[AudioConsumer] = [_VoiceFeed(session_cues, participant)]
         video: list[VideoConsumer] = []
         if participant.role is Role.CLIENT:
@@ -209,6 +216,7 @@ class _VoiceFeed:
     async def close(self, flush: bool) -> None:
         if flush:
             self.cues.audio_ended(self.participant)
+        self.cues.presence_changed(self.participant)  # no longer heard: gone, or about to come back
 
 
 class _FaceFeed:

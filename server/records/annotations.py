@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from server.db.database import Database, aware
 from server.db.tables import NoteRow, TranscriptLineRow
@@ -41,6 +41,29 @@ class Annotations:
             db.add(row)
             await db.flush()
             return Note(row.id, account_id, text, at)
+
+    async def edit_note(self, session_id: str, note_id: int, account_id: int, text: str) -> Note | None:
+        """Replaces the text of one of the account's notes on this session; None when there is no such note."""
+        async with self._db.sessionmaker.begin() as db:
+            row = await db.scalar(
+                select(NoteRow).where(
+                    NoteRow.id == note_id, NoteRow.session_id == session_id, NoteRow.account_id == account_id
+                )
+            )
+            if row is None:
+                return None
+            row.text_enc = self._cipher.encrypt(text, session_id)
+            return Note(row.id, row.account_id, text, aware(row.created_at))
+
+    async def delete_note(self, session_id: str, note_id: int, account_id: int) -> bool:
+        """Hard delete, like the session's own delete: the row is gone, not flagged."""
+        async with self._db.sessionmaker.begin() as db:
+            result = await db.execute(
+                delete(NoteRow).where(
+                    NoteRow.id == note_id, NoteRow.session_id == session_id, NoteRow.account_id == account_id
+                )
+            )
+            return bool(cast(CursorResult[Any], result).rowcount)
 
     async def notes(self, session_id: str) -> list[Note]:
         async with self._db.sessionmaker() as db:

@@ -41,6 +41,23 @@ class RecordParticipant(ApiModel):
         )
 
 
+class RecordConsentEvent(ApiModel):
+    participant_id: str
+    role: Role
+    state: ConsentState
+    version: str = Field(description="the consent text the participant was shown")
+    at: datetime
+    at_s: float = Field(ge=0, description="seconds into the session (the clock of lines and cues)")
+
+    @classmethod
+    def of(cls, c: ConsentEvent) -> RecordConsentEvent:
+        return cls(
+            participant_id=c.participant_id, role=_role(c.role),
+            state=ConsentState(c.state),
+            version=c.version, at=c.at, at_s=c.at_s,
+        )
+
+
 class SessionSummaryReply(ApiModel):
     session_id: str
     title: str
@@ -49,6 +66,7 @@ class SessionSummaryReply(ApiModel):
     duration_s: float | None
     line_count: int
     participants: list[RecordParticipant]
+    consent_events: list[RecordConsentEvent] = Field(description="every consent decision, in order")
 
     @classmethod
     def summary_fields(cls, s: SessionSummary) -> dict[str, Any]:
@@ -60,6 +78,7 @@ class SessionSummaryReply(ApiModel):
             "duration_s": None if s.duration_s is None else round(s.duration_s, 1),
             "line_count": s.line_count,
             "participants": [RecordParticipant.of(p) for p in s.participants],
+            "consent_events": [RecordConsentEvent.of(c) for c in s.consent_events],
         }
 
 
@@ -123,22 +142,6 @@ class RecordCue(ApiModel):
         )
 
 
-class RecordConsentEvent(ApiModel):
-    participant_id: str
-    role: Role
-    state: ConsentState
-    version: str
-    at: datetime
-
-    @classmethod
-    def of(cls, c: ConsentEvent) -> RecordConsentEvent:
-        return cls(
-            participant_id=c.participant_id, role=_role(c.role),
-            state=ConsentState(c.state),
-            version=c.version, at=c.at,
-        )
-
-
 class RecordTalkTime(ApiModel):
     participant_id: str
     name: str
@@ -151,28 +154,6 @@ class RecordTalkTime(ApiModel):
         return cls(participant_id=t.participant_id, name=t.name, role=t.role, seconds=t.seconds, share=t.share)
 
 
-class SessionRecordReply(SessionSummaryReply):
-    """The whole record: the JSON export, and (with notes) the review page's data."""
-
-    consent_events: list[RecordConsentEvent]
-    lines: list[RecordLine]
-    cues: list[RecordCue]
-    talk_time: list[RecordTalkTime]
-
-    @classmethod
-    def record_fields(cls, record: SessionRecord) -> dict[str, Any]:
-        return SessionSummaryReply.summary_fields(record.summary) | {
-            "consent_events": [RecordConsentEvent.of(c) for c in record.consent_events],
-            "lines": [RecordLine.of(ln) for ln in record.lines],
-            "cues": [RecordCue.of(c) for c in record.cues],
-            "talk_time": [RecordTalkTime.of(t) for t in record.talk_time],
-        }
-
-    @classmethod
-    def of(cls, record: SessionRecord) -> SessionRecordReply:
-        return cls(**cls.record_fields(record))
-
-
 class NoteReply(ApiModel):
     note_id: int
     text: str
@@ -183,8 +164,26 @@ class NoteReply(ApiModel):
         return cls(note_id=note.id, text=note.text, created_at=note.created_at)
 
 
-class SessionDetailReply(SessionRecordReply):
-    notes: list[NoteReply]
+class SessionRecordReply(SessionSummaryReply):
+    """The whole record: the review page's data and the JSON export."""
+
+    lines: list[RecordLine]
+    cues: list[RecordCue]
+    talk_time: list[RecordTalkTime]
+    notes: list[NoteReply] = Field(description="the counselor's private notes, oldest first")
+
+    @classmethod
+    def record_fields(cls, record: SessionRecord) -> dict[str, Any]:
+        return SessionSummaryReply.summary_fields(record.summary) | {
+            "lines": [RecordLine.of(ln) for ln in record.lines],
+            "cues": [RecordCue.of(c) for c in record.cues],
+            "talk_time": [RecordTalkTime.of(t) for t in record.talk_time],
+            "notes": [NoteReply.of(n) for n in record.notes],
+        }
+
+    @classmethod
+    def of(cls, record: SessionRecord) -> SessionRecordReply:
+        return cls(**cls.record_fields(record))
 
 
 class CorrectionRequest(ApiModel):

@@ -15,7 +15,9 @@ from pathlib import Path
 from fpdf import FPDF
 
 from server.records.api_models import SessionRecordReply
-from server.records.read_model import SessionRecord
+from server.records.labels import kind_label, severity_label
+from server.records.models import ConsentEvent
+from server.records.read_model import ConsentGap, ReviewLine, SessionRecord
 
 DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
 PALETTE = [(37, 99, 235), (217, 119, 6), (5, 150, 105), (190, 24, 93), (109, 40, 217), (71, 85, 105)]
@@ -89,11 +91,79 @@ def _header_lines(record: SessionRecord) -> list[str]:
     return [s.title, f"Date: {s.created_at:%Y-%m-%d %H:%M} UTC", f"Duration: {duration}", f"Participants: {who}"]
 
 
+def _short_clock(seconds: float) -> str:
+    return _clock(seconds, ".")[:8]
+
+
+_DECISION_WORDS = {"granted": "agreed to", "declined": "declined", "withdrawn": "stopped"}
+
+
+def consent_sentences(record: SessionRecord) -> list[tuple[ConsentEvent, str]]:
+    """Every decision in words, in order: "Sam stopped captions and cues", "Sam agreed again to captions and
+    cues" (the counselor's are about their own speech)."""
+    out: list[tuple[ConsentEvent, str]] = []
+    decided: set[str] = set()
+    for event in record.consent_events:
+        name = _one_line(record.name_of(event.participant_id))
+        again = event.state == "granted" and event.participant_id in decided
+        decided.add(event.participant_id)
+        if event.role == "counselor":
+            what = {"granted": "turned captioning of their own speech back on" if again
+                    else "had their own speech captioned",
+                    "declined": "chose not to caption their own speech",
+                    "withdrawn": "stopped captioning their own speech"}.get(event.state, event.state)
+        else:
+            what = "agreed again to" if again else _DECISION_WORDS.get(event.state, event.state)
+            what += " captions and cues"
+        out.append((event, f"{name} {what}"))
+    return out
+
+
+def gap_sentence(record: SessionRecord, gap: ConsentGap) -> str:
+    """Why the transcript has a gap: "Analysis off: Sam stopped captions and cues; nothing Sam said was
+    transcribed until 00:00:31, when they agreed again." """
+    name = _one_line(record.name_of(gap.participant_id))
+    if gap.role == "counselor":
+        until = "from here on" if gap.end_s is None else f"until {_short_clock(gap.end_s)}"
+        return f"Captioning off: {name}'s own speech was not transcribed {until}."
+    start = "declined captions and cues" if gap.state == "declined" else "stopped captions and cues"
+    until = "from here on" if gap.end_s is None else f"until {_short_clock(gap.end_s)}, when they agreed again"
+    return f"Analysis off: {name} {start}; nothing {name} said was transcribed {until}."
+
+
+def _with_gaps(record: SessionRecord) -> list[ReviewLine | ConsentGap]:
+    """Transcript lines with a note where analysis went off for someone, in time order."""
+    items: list[ReviewLine | ConsentGap] = list(record.lines)
+    for gap in record.consent_gaps():
+        index = next((i for i, item in enumerate(items) if _starts(item) > gap.start_s), len(items))
+        items.insert(index, gap)
+    return items
+
+
+def _starts(item: ReviewLine | ConsentGap) -> float:
+    return item.start_s if isinstance(item, ConsentGap) else item.line.start_s
+
+
 def to_txt(record: SessionRecord) -> Export:
     out = [*_header_lines(record), ""]
-    for review_line in record.lines:
-        ln = review_line.line
-        out.append(f"[{_clock(ln.start_s, '.')[:8]}] {_one_line(ln.speaker_name)}: {_one_line(ln.text)}")
+    if record.consent_events:
+        out.append("Consent history:")
+        out += [f"  [{_short_clock(e.at_s)}] {sentence} (consent text {e.version})"
+                for e, sentence in consent_sentences(record)]
+        out.append("")
+    if record.notes:
+        out.append("Private notes:")
+        for note in record.notes:
+            out.append(f"  {note.created_at:%Y-%m-%d %H:%M} UTC")
+            out += [f"    {line}" if line else "" for line in note.text.splitlines()]
+        out.append("")
+    out.append("Transcript:")
+    for item in _with_gaps(record):
+        if isinstance(item, ConsentGap):
+            out.append(f"[{_short_clock(item.start_s)}] -- {gap_sentence(record, item)}")
+        else:
+            ln = item.line
+            out.append(f"[{_short_clock(ln.start_s)}] {_one_line(ln.speaker_name)}: {_one_line(ln.text)}")
     return Export(("\n".join(out) + "\n").encode("utf-8"), "text/plain; charset=utf-8", "txt")
 
 
@@ -154,10 +224,33 @@ def _talk_time_chart(pdf: _Report, record: SessionRecord, colour: Callable[[str]
         pdf.cell(0, 6, f"{t.share * 100:.0f}% ({t.seconds:.0f} s)", new_x="LMARGIN", new_y="NEXT")
 
 
+def _tint(rgb: tuple[int, int, int], strength: float = 0.2) -> tuple[int, int, int]:
+    """The colour mixed into white: a shade light enough that lines drawn over it stay readable."""
+    r, g, b = (round(255 - (255 - c) * strength) for c in rgb)
+    return r, g, b
+
+
+def _client_gaps(record: SessionRecord) -> list[ConsentGap]:
+    # A counselor who does not caption their own speech is a choice about themselves, not a gap in the
+    # client's record: only clients' stretches are shaded (the transcript notes both).
+    return [g for g in record.consent_gaps() if g.role != "counselor"]
+
+
 def _sentiment_chart(pdf: _Report, record: SessionRecord, colour: Callable[[str], tuple[int, int, int]]) -> None:
     _heading(pdf, "Tone over the session (per participant, -1 negative to +1 positive)")
     x0, top, width, height = pdf.l_margin + 8, pdf.get_y() + 2, pdf.epw - 10, 45
-    end = max([r.line.end_s for r in record.lines] + [c.cue.at_s for c in record.cues] + [1.0])
+    gaps = _client_gaps(record)
+    # The axis spans lines, cues and consent decisions, and the whole session when its length is known: a
+    # stretch with captions off has no lines, and its shading must not be squeezed against the edge.
+    duration = record.summary.duration_s if record.summary.ended_at is not None else None
+    end = max([r.line.end_s for r in record.lines] + [c.cue.at_s for c in record.cues]
+              + [e.at_s for e in record.consent_events] + [duration or 0.0, 1.0])
+    # Stretches in which a client had captions and cues off, shaded first so the lines are drawn over them.
+    for gap in gaps:
+        start_x = x0 + width * gap.start_s / end
+        stop_x = x0 + width * (gap.end_s if gap.end_s is not None else end) / end
+        pdf.set_fill_color(*_tint(colour(gap.participant_id)))
+        pdf.rect(start_x, top, max(0.8, stop_x - start_x), height, style="F")
     pdf.set_draw_color(180, 180, 180)
     pdf.rect(x0, top, width, height)
     mid = top + height / 2
@@ -199,6 +292,33 @@ def _sentiment_chart(pdf: _Report, record: SessionRecord, colour: Callable[[str]
         pdf.cell(0, 6, pdf.text_of(f"{p.name} ({p.role})"), new_x="LMARGIN", new_y="NEXT")
     if record.cues:
         pdf.cell(0, 5, "Vertical lines: cues (red: urgent).", new_x="LMARGIN", new_y="NEXT")
+    if gaps:
+        pdf.multi_cell(0, 5, pdf.text_of("Shaded: stretches in which a client had captions and cues off, so "
+                                         "nothing they said was transcribed or analysed."),
+                       new_x="LMARGIN", new_y="NEXT")
+
+
+def _consent_history(pdf: _Report, record: SessionRecord) -> None:
+    _heading(pdf, "Consent history")
+    if not record.consent_events:
+        pdf.multi_cell(0, 5, "No decisions were recorded.", new_x="LMARGIN", new_y="NEXT")
+        return
+    pdf.font(9)
+    for event, sentence in consent_sentences(record):
+        text = f"{_short_clock(event.at_s)}  {sentence} (consent text {event.version})"
+        pdf.multi_cell(0, 5, pdf.text_of(text), align="L", new_x="LMARGIN", new_y="NEXT")
+
+
+def _notes(pdf: _Report, record: SessionRecord) -> None:
+    _heading(pdf, "Private notes")
+    if not record.notes:
+        pdf.multi_cell(0, 5, "No notes.", new_x="LMARGIN", new_y="NEXT")
+        return
+    for note in record.notes:
+        pdf.font(9, bold=True)
+        pdf.multi_cell(0, 5, pdf.text_of(f"{note.created_at:%Y-%m-%d %H:%M} UTC"), new_x="LMARGIN", new_y="NEXT")
+        pdf.font(10)
+        pdf.multi_cell(0, 5, pdf.text_of(note.text), new_x="LMARGIN", new_y="NEXT")
 
 
 def to_pdf(record: SessionRecord) -> Export:
@@ -217,18 +337,29 @@ def to_pdf(record: SessionRecord) -> Export:
         pdf.multi_cell(0, 5, pdf.text_of(text), new_x="LMARGIN", new_y="NEXT")
     _talk_time_chart(pdf, record, colour)
     _sentiment_chart(pdf, record, colour)
+    _consent_history(pdf, record)
     _heading(pdf, "Cues")
     if not record.cues:
         pdf.multi_cell(0, 5, "No cues were raised in this session.", new_x="LMARGIN", new_y="NEXT")
     for c in record.cues:
         pdf.font(9, bold=True)
-        head = f"{_clock(c.cue.at_s, '.')[:8]}  {c.cue.severity.upper()}  {record.name_of(c.cue.participant_id)}"
+        who = "Everyone" if c.cue.participant_id == "session" else record.name_of(c.cue.participant_id)
+        head = f"{_short_clock(c.cue.at_s)}  {severity_label(c.cue.severity)}  ·  {kind_label(c.cue.kind)}  ·  {who}"
         pdf.multi_cell(0, 5, pdf.text_of(head), new_x="LMARGIN", new_y="NEXT")
         pdf.font(9)
-        pdf.multi_cell(0, 5, pdf.text_of(f"{c.cue.sentence} ({c.cue.kind})"), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, pdf.text_of(c.cue.sentence), new_x="LMARGIN", new_y="NEXT")
+    _notes(pdf, record)
     _heading(pdf, "Transcript")
-    for review_line in record.lines:
-        ln = review_line.line
+    for item in _with_gaps(record):
+        if isinstance(item, ConsentGap):
+            # Where analysis went off, the report says so: the silence that follows is explained.
+            pdf.font(9)
+            pdf.set_text_color(90, 90, 90)
+            pdf.multi_cell(0, 5, pdf.text_of(f"[{_short_clock(item.start_s)}] {gap_sentence(record, item)}"),
+                           align="L", new_x="LMARGIN", new_y="NEXT")
+            pdf.set_text_color(0, 0, 0)
+            continue
+        ln = item.line
         pdf.font(9, bold=True)
         pdf.multi_cell(0, 5, pdf.text_of(f"[{_clock(ln.start_s, '.')[:8]}] {_one_line(ln.speaker_name)}"
                                          + (" (corrected)" if ln.corrected else "")),

@@ -42,7 +42,6 @@ from server.records.api_models import (
     NoteReply,
     NoteRequest,
     SearchMatch,
-    SessionDetailReply,
     SessionList,
     SessionListItem,
     SessionListQuery,
@@ -60,6 +59,8 @@ log = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[0-9a-f]{16}$")
 MAX_LINE_ID = 2**31 - 1
+# The reason of a record page's 404: the error-page middleware words its page for a counselor by it.
+NO_SUCH_RECORD = "No such session record"
 MATCHES_PER_SESSION = 5
 
 
@@ -94,11 +95,13 @@ async def sessions_page(request: web.Request) -> web.Response:
 
 
 async def session_page(request: web.Request) -> web.Response:
-    if await current_login(request) is None:
+    login = await current_login(request)
+    if login is None:
         raise _to_login(request)
+    # An unknown id (or someone else's) gets the styled not-found page, not an empty review page.
+    if await _owned_summary(request, login.account) is None:
+        raise web.HTTPNotFound(reason=NO_SUCH_RECORD)
     session_id = request.match_info["session_id"]
-    if not SESSION_ID.match(session_id):
-        raise web.HTTPNotFound()
     return _html(request.app[REVIEW_PAGES].session.replace("__SESSION_ID__", html.escape(session_id)))
 
 
@@ -163,12 +166,10 @@ async def session_detail(request: web.Request) -> web.Response:
     summary = await _owned_summary(request, account)
     if summary is None:
         return _not_found()
-    record = await load_record(request.app[RECORDS], summary, request.app[SENTIMENT])
     notes = await request.app[ANNOTATIONS].notes(summary.session_id)
+    record = await load_record(request.app[RECORDS], summary, request.app[SENTIMENT], notes)
     await request.app[AUDIT].record(account.id, Action.VIEW, summary.session_id)
-    return reply(
-        SessionDetailReply(**SessionRecordReply.record_fields(record), notes=[NoteReply.of(n) for n in notes])
-    )
+    return reply(SessionRecordReply.of(record))
 
 
 async def delete_session(request: web.Request) -> web.Response:
@@ -181,11 +182,15 @@ async def delete_session(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def _line_id(request: web.Request) -> int | None:
-    raw = request.match_info["line_id"]
+def _row_id(request: web.Request, name: str) -> int | None:
+    raw = request.match_info[name]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or not 0 < int(raw) <= MAX_LINE_ID:
         return None
     return int(raw)
+
+
+def _line_id(request: web.Request) -> int | None:
+    return _row_id(request, "line_id")
 
 
 async def correct_line(request: web.Request) -> web.Response:
@@ -214,13 +219,44 @@ async def add_note(request: web.Request) -> web.Response:
     return reply(NoteReply.of(note), status=201)
 
 
+async def edit_note(request: web.Request) -> web.Response:
+    account = await require_account(request)
+    summary = await _owned_summary(request, account)
+    note_id = _row_id(request, "note_id")
+    if summary is None or note_id is None:
+        return _not_found()
+    body = await read_body(request, NoteRequest)
+    note = await request.app[ANNOTATIONS].edit_note(summary.session_id, note_id, account.id, body.text)
+    if note is None:
+        return _no_such_note()
+    await request.app[AUDIT].record(account.id, Action.NOTE_EDIT, summary.session_id, f"note {note_id}")
+    return reply(NoteReply.of(note))
+
+
+async def delete_note(request: web.Request) -> web.Response:
+    account = await require_account(request)
+    summary = await _owned_summary(request, account)
+    note_id = _row_id(request, "note_id")
+    if summary is None or note_id is None:
+        return _not_found()
+    if not await request.app[ANNOTATIONS].delete_note(summary.session_id, note_id, account.id):
+        return _no_such_note()
+    await request.app[AUDIT].record(account.id, Action.NOTE_DELETE, summary.session_id, f"note {note_id}")
+    return web.Response(status=204)
+
+
+def _no_such_note() -> web.Response:
+    return json_error(404, "not_found", "There is no such note in this session record.")
+
+
 async def export_session(request: web.Request) -> web.Response:
     account = await require_account(request)
     fmt = request.match_info["fmt"]
     summary = await _owned_summary(request, account)
     if summary is None or fmt not in FORMATS:
         return _not_found()
-    record = await load_record(request.app[RECORDS], summary, request.app[SENTIMENT])
+    notes = await request.app[ANNOTATIONS].notes(summary.session_id)
+    record = await load_record(request.app[RECORDS], summary, request.app[SENTIMENT], notes)
     exported = await asyncio.to_thread(FORMATS[fmt], record)
     await request.app[AUDIT].record(account.id, Action.EXPORT, summary.session_id, fmt)
     return web.Response(
@@ -261,6 +297,7 @@ async def audit_log(request: web.Request) -> web.Response:
 
 
 SESSION_PARAM = PathParam("session_id", "the session record's id")
+NOTE_PARAM = PathParam("note_id", "the note's id")
 RECORD = "/api/records/sessions/{session_id}"
 OPERATIONS = (
     Operation(
@@ -271,7 +308,7 @@ OPERATIONS = (
     Operation(
         "GET", RECORD, session_detail, "getSession",
         "One session record: participants, consent, transcript with tone per line, cues, notes, talk time",
-        Access.LOGIN, (Reply(200, "the record", SessionDetailReply),), path_params=(SESSION_PARAM,),
+        Access.LOGIN, (Reply(200, "the record", SessionRecordReply),), path_params=(SESSION_PARAM,),
     ),
     Operation(
         "DELETE", RECORD, delete_session, "deleteSession", "Hard-delete the session record now",
@@ -288,8 +325,17 @@ OPERATIONS = (
         Access.LOGIN_CSRF, (Reply(201, "added", NoteReply),), body=NoteRequest, path_params=(SESSION_PARAM,),
     ),
     Operation(
+        "PATCH", RECORD + "/notes/{note_id}", edit_note, "editNote", "Replace the text of one of your private notes",
+        Access.LOGIN_CSRF, (Reply(200, "edited", NoteReply),), body=NoteRequest,
+        path_params=(SESSION_PARAM, NOTE_PARAM),
+    ),
+    Operation(
+        "DELETE", RECORD + "/notes/{note_id}", delete_note, "deleteNote", "Delete one of your private notes for good",
+        Access.LOGIN_CSRF, (Reply(204, "deleted"),), path_params=(SESSION_PARAM, NOTE_PARAM),
+    ),
+    Operation(
         "GET", RECORD + "/export/{fmt}", export_session, "exportSession",
-        "Download the record as WebVTT, SRT, text, JSON or a PDF report",
+        "Download the record as WebVTT, SRT, text, JSON or a PDF report (text, JSON and PDF with your notes)",
         Access.LOGIN,
         (
             Reply(200, "the export (JSON: the whole record)", SessionRecordReply,

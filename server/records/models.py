@@ -49,9 +49,10 @@ class Note:
 class ConsentEvent:
     participant_id: str
     role: str
-    state: str
+    state: str  # granted | declined | withdrawn
     version: str
     at: datetime
+    at_s: float  # seconds on the session clock (the time base of lines and cues), from the session's start
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +74,4 @@ class SessionSummary:
     duration_s: float | None
     participants: list[ParticipantRecord] = field(default_factory=list)
     line_count: int = 0
+    consent_events: list[ConsentEvent] = field(default_factory=list)  # every decision, in order

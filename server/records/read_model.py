@@ -11,6 +11,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from analysis.sentiment import score_text
 from server.records.models import (
     ConsentEvent,
+    Note,
     ParticipantRecord,
     SessionSummary,
     StoredCue,
@@ -41,16 +42,47 @@ class TalkTime:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentGap:
+    """A stretch in which a participant had captions and cues off (withdrawn or declined): nothing they said
+    was transcribed or analysed. ``end_s`` is None when they never agreed again."""
+
+    participant_id: str
+    role: str
+    state: str  # withdrawn | declined
+    start_s: float
+    end_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRecord:
     summary: SessionSummary
     lines: list[ReviewLine]
     cues: list[ReviewCue]
     talk_time: list[TalkTime]
-    consent_events: list[ConsentEvent] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def session_id(self) -> str:
         return self.summary.session_id
+
+    @property
+    def consent_events(self) -> list[ConsentEvent]:
+        return self.summary.consent_events
+
+    def consent_gaps(self) -> list[ConsentGap]:
+        """Every stretch with analysis off, in time order: from a withdrawal or a decline to the participant's
+        next agreement (or the end)."""
+        gaps: list[ConsentGap] = []
+        open_gaps: dict[str, ConsentGap] = {}
+        for event in sorted(self.consent_events, key=lambda e: e.at_s):
+            pid = event.participant_id
+            if event.state in ("withdrawn", "declined") and pid not in open_gaps:
+                open_gaps[pid] = ConsentGap(pid, event.role, event.state, event.at_s, None)
+            elif event.state == "granted" and pid in open_gaps:
+                gap = open_gaps.pop(pid)
+                gaps.append(ConsentGap(pid, gap.role, gap.state, gap.start_s, event.at_s))
+        gaps.extend(open_gaps.values())
+        return sorted(gaps, key=lambda g: g.start_s)
 
     @property
     def participants(self) -> list[ParticipantRecord]:
@@ -96,15 +128,16 @@ def talk_time(summary: SessionSummary, lines: list[TranscriptLine]) -> list[Talk
     ]
 
 
-async def load_record(records: SessionRecords, summary: SessionSummary, scorer: SentimentScorer) -> SessionRecord:
+async def load_record(
+    records: SessionRecords, summary: SessionSummary, scorer: SentimentScorer, notes: list[Note] | None = None
+) -> SessionRecord:
     lines = await records.transcript(summary.session_id)
     cues = await records.cues(summary.session_id)
-    consents = await records.consent_events(summary.session_id)
     scores = await asyncio.to_thread(scorer.score_all, [ln.text for ln in lines])
     return SessionRecord(
         summary=summary,
         lines=[ReviewLine(ln, s) for ln, s in zip(lines, scores, strict=True)],
         cues=[ReviewCue(c, _line_for_cue(c, lines)) for c in cues],
         talk_time=talk_time(summary, lines),
-        consent_events=consents,
+        notes=notes or [],
     )

@@ -190,10 +190,11 @@ class SessionRecords:
 
     async def consent_events(self, session_id: str) -> list[ConsentEvent]:
         async with self._db.sessionmaker() as db:
+            started = await db.scalar(select(SessionRow.created_at).where(SessionRow.id == session_id))
             rows = await db.scalars(
                 select(ConsentEventRow).where(ConsentEventRow.session_id == session_id).order_by(ConsentEventRow.id)
             )
-            return [ConsentEvent(r.participant_id, r.role, r.state, r.text_version, aware(r.at)) for r in rows]
+            return [_consent_event(r, aware(started) if started else aware(r.at)) for r in rows]
 
     async def session_summaries(self, account_id: int, only: str | None = None) -> list[SessionSummary]:
         """The counselor's sessions, newest first (or just the one with id ``only``, if theirs). Someone
@@ -233,6 +234,10 @@ class SessionRecords:
                     consent=latest_consent.get((p.session_id, p.id), "pending"),
                 )
             )
+        events: dict[str, list[ConsentEvent]] = {sid: [] for sid in ids}
+        started = {s.id: aware(s.created_at) for s in sessions}
+        for c in consents:
+            events[c.session_id].append(_consent_event(c, started[c.session_id]))
         out = []
         for s in sessions:
             count, last_end = stats.get(s.id, (0, 0.0))
@@ -250,6 +255,7 @@ class SessionRecords:
                     duration_s=duration,
                     participants=by_session[s.id],
                     line_count=count,
+                    consent_events=events[s.id],
                 )
             )
         return out
@@ -315,3 +321,11 @@ class SessionRecords:
     async def sessions_created_before(self, cutoff: datetime) -> list[str]:
         async with self._db.sessionmaker() as db:
             return list(await db.scalars(select(SessionRow.id).where(SessionRow.created_at < cutoff)))
+
+
+def _consent_event(row: ConsentEventRow, session_started: datetime) -> ConsentEvent:
+    """A decision, placed on the session clock: the live session's clock starts when the session is created,
+    so the stored wall-clock time against the session's start is the same offset lines and cues carry."""
+    at = aware(row.at)
+    at_s = max(0.0, (at - session_started).total_seconds())
+    return ConsentEvent(row.participant_id, row.role, row.state, row.text_version, at, round(at_s, 2))

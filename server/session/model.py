@@ -41,7 +41,7 @@ from server.session.outbox import Outbox
 from server.session.participant import ConsentDecision, Participant, digest, now_utc
 from server.session.protocol import client as c
 from server.session.protocol import server as s
-from server.session.protocol.counselor import ConsentStates, Lobby, WaitingPerson
+from server.session.protocol.counselor import CameraState, ConsentStates, Lobby, WaitingPerson
 from server.session.protocol.errors import ProtocolError
 from server.session.states import ConsentState, Presence, Role
 
@@ -194,6 +194,8 @@ class Session:
         else:
             effects.append(self.roster())
         effects += [self.lobby(), self.consent_states()]
+        if role is Role.COUNSELOR:
+            effects += self.cameras_off()
         return Joined(participant, new_key, rejoined, effects)
 
     def admit(self, participant_id: str) -> list[Effect]:
@@ -326,8 +328,21 @@ class Session:
         return [ToParticipant(target.id, relay)]
 
     def set_media(self, participant: Participant, audio: bool, video: bool) -> list[Effect]:
+        camera_changed = participant.video != video
         participant.audio, participant.video = audio, video
-        return [self.roster()]
+        effects: list[Effect] = [self.roster()]
+        if camera_changed and participant.role is Role.CLIENT:
+            # The live analysis reads participant.video and pauses the client's video cues meanwhile.
+            effects.append(ToCounselors(CameraState(participant_id=participant.id, camera_on=video)))
+        return effects
+
+    def cameras_off(self) -> list[Effect]:
+        """For a counselor who (re)joins: the clients in the call whose camera is off right now."""
+        return [
+            ToCounselors(CameraState(participant_id=p.id, camera_on=False))
+            for p in self.present()
+            if p.role is Role.CLIENT and not p.video
+        ]
 
     def set_network(self, participant: Participant, report: s.NetReport) -> list[Effect]:
         changed = participant.net is None or participant.net.level != report.level

@@ -183,3 +183,39 @@ def test_katie_steve_turns_from_energy_vad_and_pitch() -> None:
     steve = next(p for p in summary.participants if p.participant_id == "steve")
     assert steve.median_response_latency_s is not None and 0.3 < steve.median_response_latency_s < 2.0
     assert cues == []  # a brisk two-person exchange: nothing worth a hint
+
+
+def test_no_pause_before_answering_is_counted_from_before_both_were_in_the_call() -> None:
+    """The counselor talks to an empty room (the client is still in the waiting room), the client is
+    admitted 15 s later and says hello: no "long pause", and the 17 s are not learnt as their usual."""
+    conv = ConversationAnalyzer({C: Role.COUNSELOR, A: Role.CLIENT})
+    assert speak(conv, C, 0.0, 5.0) == []
+    conv.presence_changed(A, 20.0)  # admitted; their audio reaches the analysis from here
+    assert speak(conv, A, 22.0, 24.0) == []
+    client = next(p for p in conv.summary().participants if p.participant_id == A)
+    assert client.median_response_latency_s is None
+    # Once both are there, a real long pause still counts.
+    speak(conv, C, 30.0, 33.0)
+    [cue] = speak(conv, A, 40.0, 42.0)
+    assert cue.kind == "conversation.response_latency" and cue.evidence["latency_s"] == pytest.approx(7.0)
+
+
+def test_a_rejoin_or_the_counselor_stepping_away_is_not_a_pause() -> None:
+    conv = ConversationAnalyzer({C: Role.COUNSELOR, A: Role.CLIENT})
+    conv.presence_changed(A, 0.0)
+    conv.presence_changed(C, 0.0)
+    # The counselor asks; the client's connection drops and comes back 20 s later.
+    speak(conv, C, 1.0, 4.0)
+    conv.presence_changed(A, 6.0)  # dropped
+    conv.presence_changed(A, 26.0)  # back
+    assert speak(conv, A, 27.0, 30.0) == []
+    # The counselor asks, then their own connection drops; the client answers while they are away.
+    speak(conv, C, 35.0, 38.0)
+    conv.presence_changed(C, 39.0)
+    assert speak(conv, A, 48.0, 50.0) == []
+    assert next(p for p in conv.summary().participants if p.participant_id == A).median_response_latency_s is None
+    # The arrival can reach the engine before the counselor's (earlier) speech does: compared by time.
+    late = ConversationAnalyzer({C: Role.COUNSELOR, A: Role.CLIENT})
+    late.presence_changed(A, 8.0)
+    speak(late, C, 0.0, 3.0)
+    assert speak(late, A, 12.0, 14.0) == []

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from .flows import COUNSELOR_EMAIL, COUNSELOR_PASSWORD
-from .media import to_wav, to_y4m
+from .media import face_then_empty_y4m, to_wav, to_y4m
 
 # expect() has its own 5 s default; on a loaded 2-core CI machine a page step can take longer (these are
 # not timing tests: bounds that matter are asserted explicitly).
@@ -37,6 +37,8 @@ PERSONAS: dict[str, tuple[Path, Path]] = {
     "client": (DATA / "jfk" / "jfk.flac", DATA / "grid_av_faces" / "bbaf2n.mpg"),
     "client2": (DATA / "librispeech_samples" / "2412-153948-0000.flac", DATA / "grid_av_faces" / "lwbsza.mpg"),
 }
+
+AWAY_FACE_S, AWAY_EMPTY_S = 6.0, 5.0
 
 # Records the type (and counselor event kind) of every WebSocket message a page receives, before any
 # page script runs, so a test can prove what a page was never sent.
@@ -81,6 +83,9 @@ def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pat
     out: dict[str, tuple[Path, Path]] = {}
     for persona, (audio, video) in PERSONAS.items():
         out[persona] = (to_wav(audio, folder / f"{persona}.wav"), to_y4m(video, folder / f"{persona}.y4m"))
+    # A client who leaves the camera's view now and then: the face for 6 s, nobody for 5 s, looped.
+    out["client_away"] = (out["client"][0], face_then_empty_y4m(
+        PERSONAS["client"][1], folder / "client_away.y4m", face_s=AWAY_FACE_S, empty_s=AWAY_EMPTY_S))
     return out
 
 

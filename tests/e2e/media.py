@@ -52,3 +52,37 @@ def to_y4m(source: Path, target: Path, *, fps: int = 25) -> Path:
             out.write(b"FRAME\n")
             out.write(np.ascontiguousarray(yuv, dtype=np.uint8).tobytes())
     return target
+
+
+def _yuv_frames(source: Path) -> tuple[list[np.ndarray], int, int]:
+    frames: list[np.ndarray] = []
+    width = height = 0
+    with av.open(str(source)) as container:
+        for frame in container.decode(container.streams.video[0]):
+            width, height = frame.width - frame.width % 2, frame.height - frame.height % 2
+            frames.append(np.ascontiguousarray(frame.reformat(width=width, height=height, format="yuv420p")
+                                               .to_ndarray(), dtype=np.uint8))
+    return frames, width, height
+
+
+def face_then_empty_y4m(source: Path, target: Path, *, face_s: float, empty_s: float, fps: int = 25) -> Path:
+    """A camera that shows the clip's face for ``face_s`` (played forwards and backwards, so there is no
+    jump), then an empty picture (the clip's average colours, nobody in it) for ``empty_s``; Chromium loops
+    the file, so the face comes and goes: a real face leaving the frame, as the face cue must see it."""
+    frames, width, height = _yuv_frames(source)
+    bounce = frames + frames[-2:0:-1]
+    # Nobody there: each plane (Y, then U and V a quarter each) filled with its mean, so the picture is the
+    # studio's flat blue without the person.
+    empty = bounce[0].copy()
+    quarter = height // 4
+    for rows in (slice(0, height), slice(height, height + quarter), slice(height + quarter, None)):
+        empty[rows] = int(bounce[0][rows].mean())
+    with target.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
+        for i in range(round(face_s * fps)):
+            out.write(b"FRAME\n")
+            out.write(bounce[i % len(bounce)].tobytes())
+        for _ in range(round(empty_s * fps)):
+            out.write(b"FRAME\n")
+            out.write(empty.tobytes())
+    return target

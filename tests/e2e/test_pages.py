@@ -5,9 +5,11 @@ both roles. A real session runs underneath: a Chromium counselor, a Chromium cli
 from __future__ import annotations
 
 import re
+import urllib.request
 
 import pytest
 from playwright.sync_api import Page, expect
+from prometheus_client.parser import text_string_to_metric_families
 
 from .a11y import Auditor, tab_reach
 from .conftest import BrowserFactory, ServerHandle
@@ -163,27 +165,59 @@ def test_every_page_passes_axe_at_laptop_and_phone_size(
     counselor.goto(counselor_url)
     audit.both_sizes(counselor, "error-ended-session")
 
-    # Session records: the list and the record of the session that just ended.
+    # Session records: the list and the record of the session that just ended. Sam stopped captions and cues
+    # and agreed again: the list says so (times on the session clock), not "All clients agreed".
     counselor.goto("/records")
     row = counselor.get_by_role("row").filter(has_text="Sam")
     expect(row.first).to_be_visible()
+    expect(row.first).to_contain_text(re.compile(r"Sam: stopped at \d\d:\d\d, agreed again at \d\d:\d\d"))
     audit.both_sizes(counselor, "records-list")
     counselor.goto(f"/records/{session_id}")
     expect(counselor.locator("#record")).to_be_visible()
     # Consent history is part of the record: Sam's stop and restart, in the list, the transcript and the chart.
     history = counselor.locator("#consent-history")
     expect(history).to_contain_text("Sam stopped captions and cues")
-    expect(history.locator("li").filter(has_text="Sam agreed to captions and cues")).to_have_count(2)
+    expect(history.locator("li").filter(has_text="Sam agreed to captions and cues")).to_have_count(1)
+    expect(history.locator("li").filter(has_text="Sam agreed again to captions and cues")).to_have_count(1)
     expect(counselor.locator('#transcript .record-consent[data-consent="withdrawn"]')).to_contain_text(
         "nothing Sam said was transcribed")
     expect(counselor.locator("#tone-chart .consent-gap")).to_have_count(1)
     expect(counselor.locator("#record-participants")).to_contain_text("agreed again at")
     audit.both_sizes(counselor, "records-session")
 
+    # The PDF report of the session (fpdf2 subsets the fonts with fontTools, which used to fill the log).
+    pdf = counselor.request.get(f"/api/records/sessions/{session_id}/export/pdf")
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+
+    # Not-found pages: a record id that does not exist, and an address that leads nowhere.
+    counselor.goto("/records/0000000000000000")
+    expect(counselor.get_by_role("heading", name="No such session record")).to_be_visible()
+    expect(counselor.get_by_role("link", name="Go to your session records")).to_be_visible()
+    audit.both_sizes(counselor, "error-no-such-record")
+    client.goto("/no/such/page")
+    expect(client.get_by_role("heading", name="Page not found")).to_be_visible()
+    audit.both_sizes(client, "error-no-such-page")
+
     print(audit.summary())
     blocking = audit.blocking()
     assert not blocking, "serious or critical accessibility findings:\n" + "\n".join(map(str, blocking))
     assert not keyboard_problems, keyboard_problems
+
+    # The server's log after a real call (Whisper decoded the microphones) and a PDF export: the libraries'
+    # routine chatter stays out of it at INFO, the server's own messages stay in.
+    assert whisper_calls(attune_server.url) > 0
+    log = attune_server.log_path.read_text(errors="replace")
+    assert "Processing audio with duration" not in log
+    assert "fontTools" not in log
+    assert f"session {session_id} ended" in log
+
+
+def whisper_calls(server_url: str) -> float:
+    """How many times the server's Whisper model has transcribed audio (from /metrics)."""
+    with urllib.request.urlopen(f"{server_url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == "attune_asr_calls")
 
 
 def test_tab_reach_reports_a_control_out_of_the_tab_order(open_browser: BrowserFactory) -> None:

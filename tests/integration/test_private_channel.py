@@ -98,6 +98,8 @@ async def test_crisis_alert_reaches_the_counselor_and_never_the_client(harness: 
     assert counselor_only(client.inbox) == []
     # The client sees the caption itself (it is their own speech), never the alert about it.
     assert any(m.get("type") == "caption" for m in client.inbox)
-    assert not any("alert" in json.dumps(m) for m in client.inbox)
+    # (The consent text the client read says that such alerts exist; no message carries one.)
+    assert not any("alert" in json.dumps(m) for m in client.inbox if m.get("type") != "welcome")
+    assert not any("alert" in json.dumps({**m, "consent": None}) for m in client.inbox if m.get("type") == "welcome")
     stored = await harness.app[RECORDS].cues(s["session_id"])
     assert [c.severity for c in stored].count("urgent") == 2

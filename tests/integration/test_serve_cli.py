@@ -116,3 +116,34 @@ def test_access_log_hides_link_tokens(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=20)
     log = err.decode()
     assert "/join/" in log and secret not in log
+
+
+CHATTER = """
+import logging, sys
+from server.__main__ import configure_logging
+configure_logging(sys.argv[1])
+logging.getLogger("faster_whisper").info("Processing audio with duration 00:01.500")
+logging.getLogger("fontTools.subset").info("maxp pruned")
+logging.getLogger("fontTools.ttLib.ttFont").info("Reading 'glyf' table from disk")
+logging.getLogger("faster_whisper").warning("a real problem in the model")
+logging.getLogger("server.call.signaling").info("session 0123 ended")
+"""
+
+
+def test_library_chatter_stays_out_of_the_log_unless_debug() -> None:
+    """faster-whisper's per-decode line and fontTools' subsetting steps stay out at INFO (their warnings
+    and the server's own lines stay in), and come back with DEBUG."""
+
+    def log_at(level: str) -> str:
+        result = subprocess.run([sys.executable, "-c", CHATTER, level], capture_output=True, text=True, timeout=60,
+                                cwd=Path(__file__).resolve().parents[2])
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    info = log_at("INFO")
+    assert "session 0123 ended" in info and "a real problem in the model" in info
+    assert "Processing audio with duration" not in info and "fontTools" not in info
+    debug = log_at("DEBUG")
+    assert "Processing audio with duration" in debug and "maxp pruned" in debug and "Reading 'glyf'" in debug
+    warning = log_at("WARNING")
+    assert "session 0123 ended" not in warning and "a real problem in the model" in warning

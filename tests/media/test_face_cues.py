@@ -75,6 +75,29 @@ def test_face_absent_after_hold_and_ended_after_return() -> None:
     assert ended.evidence["duration_s"] == pytest.approx(6.0)
 
 
+def test_a_pause_for_camera_off_restarts_the_holds_and_ends_states_unannounced() -> None:
+    """Camera off and on again: an absence that had been building for 2.4 s does not carry over (so a face
+    missing for 1 s after the camera comes back is no cue), and an absence in progress ends without a
+    "visible again" cue (the counselor was told "Camera turned off" instead)."""
+    tracker = FaceCueTracker("c")
+    cues = run(tracker, [observed()] * seconds(5) + [None] * seconds(2.4))
+    tracker.pause()
+    assert tracker.features is None
+    cues += run(tracker, [None] * seconds(1) + [observed()] * seconds(3), start_s=30.0)
+    assert cues == []
+    # Without the pause the same frames give a cue, the moment the camera comes back.
+    unpaused = FaceCueTracker("c")
+    assert kinds(run(unpaused, [observed()] * seconds(5) + [None] * seconds(2.4))
+                 + run(unpaused, [None] * seconds(1) + [observed()] * seconds(3), start_s=30.0)) == [
+        "video.face_absent", "video.face_absent.ended"]
+    # An absence already announced ends quietly at a pause; the next one is judged afresh.
+    tracker = FaceCueTracker("c", FaceCueSettings(repeat_after_s=0.0))
+    assert kinds(run(tracker, [observed()] * seconds(3) + [None] * seconds(4))) == ["video.face_absent"]
+    tracker.pause()
+    assert run(tracker, [observed()] * seconds(3), start_s=20.0) == []
+    assert kinds(run(tracker, [None] * seconds(4), start_s=23.0)) == ["video.face_absent"]
+
+
 def test_absence_supersedes_looking_away() -> None:
     tracker = FaceCueTracker("c")
     stream = [observed()] * seconds(10) + [observed(yaw=40.0)] * seconds(5) + [None] * seconds(10)

@@ -92,6 +92,8 @@ async def test_state_changing_requests_need_the_csrf_token(sqlite_records: AppHa
     attempts = [
         ("POST", "/api/sessions", None),
         ("POST", f"{base}/notes", {"text": "x"}),
+        ("PATCH", f"{base}/notes/1", {"text": "x"}),
+        ("DELETE", f"{base}/notes/1", None),
         ("PATCH", f"{base}/lines/1", {"text": "x"}),
         ("DELETE", base, None),
         ("POST", "/api/accounts", {"email": "new@example.org", "password": "long enough pass"}),
@@ -130,12 +132,17 @@ async def test_another_counselors_sessions_are_invisible(sqlite_records: AppHarn
         assert [s["session_id"] for s in (await (await other.client.get("/api/records/sessions")).json())[
             "sessions"]] == [theirs.session_id]
         base = f"/api/records/sessions/{mine.session_id}"
+        mine_note = await sqlite_records.client.post(f"{base}/notes", json={"text": "Mine."},
+                                                     headers=sqlite_records.csrf)
+        note_id = (await mine_note.json())["note_id"]
         for method, path, body in [
             ("GET", base, None),
             ("GET", f"{base}/export/txt", None),
             ("GET", f"{base}/export/pdf", None),
             ("PATCH", f"{base}/lines/1", {"text": "overwritten"}),
             ("POST", f"{base}/notes", {"text": "planted"}),
+            ("PATCH", f"{base}/notes/{note_id}", {"text": "overwritten"}),
+            ("DELETE", f"{base}/notes/{note_id}", None),
             ("DELETE", base, None),
         ]:
             resp = await other.client.request(method, path, json=body, headers=other.csrf)
@@ -149,7 +156,14 @@ async def test_another_counselors_sessions_are_invisible(sqlite_records: AppHarn
                                         json={"text": "cross-session"}, headers=other.csrf)
         assert resp.status == 404
         record = await (await sqlite_records.client.get(base)).json()
-        assert record["lines"][0]["text"] == LINES[0][3] and record["notes"] == []
+        assert record["lines"][0]["text"] == LINES[0][3] and [n["text"] for n in record["notes"]] == ["Mine."]
+        # Nor can my note be edited or deleted through their own session.
+        for method, body in (("PATCH", {"text": "through theirs"}), ("DELETE", None)):
+            resp = await other.client.request(method, f"/api/records/sessions/{theirs.session_id}/notes/{note_id}",
+                                              json=body, headers=other.csrf)
+            assert resp.status == 404, method
+        record = await (await sqlite_records.client.get(base)).json()
+        assert [n["text"] for n in record["notes"]] == ["Mine."]
         # A non-admin cannot create accounts or read the accounts list.
         assert (await other.client.get("/api/accounts")).status == 403
         resp = await other.client.post("/api/accounts", json={"email": "x@example.org", "password": "long enough!"},

@@ -85,9 +85,10 @@ async def test_correction_keeps_the_original_and_notes_are_private(records: AppH
     assert corrected["original_text"] == LINES[1][3] and corrected["corrected"] is True
     assert record["lines"][0]["corrected"] is False and record["lines"][0]["original_text"] is None
     assert [n["text"] for n in record["notes"]] == ["Ask about the sister next time."]
-    # The JSON export has the lines and cues; private notes stay out of exports.
+    # The JSON export is the whole record: lines, cues and the counselor's own notes.
     exported = await (await records.client.get(f"/api/records/sessions/{seeded.session_id}/export/json")).json()
-    assert "notes" not in exported and exported["lines"][1]["original_text"] == LINES[1][3]
+    assert exported["lines"][1]["original_text"] == LINES[1][3]
+    assert [n["text"] for n in exported["notes"]] == ["Ask about the sister next time."]
 
     entries = (await get_json(records, "/api/audit"))["entries"]
     actions = [(e["action"], e["session_id"], e["detail"]) for e in entries]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -116,7 +117,9 @@ def test_review_pages_with_keyboard_on_laptop_and_tablet(server_url: str) -> Non
         row = page.get_by_role("row").filter(has_text="Robin Quill")
         expect(row).to_contain_text("Dr. Ada Marsh (counselor)")
         expect(row).to_contain_text("50 min")
-        expect(row).to_contain_text("All clients agreed")
+        # Robin stopped captions and cues for a while: the list says so, not "All clients agreed".
+        expect(row).to_contain_text("Robin Quill: stopped at 00:19, agreed again at 00:19")
+        expect(row).not_to_contain_text("All clients agreed")
         expect(page.get_by_role("heading", name="Counselor accounts")).to_be_visible()  # the CLI's first is admin
         no_overflow(page)
         page.screenshot(path=SHOTS / "01-records-list-laptop.png", full_page=True)
@@ -147,6 +150,7 @@ def test_review_pages_with_keyboard_on_laptop_and_tablet(server_url: str) -> Non
         # The consent history: Robin's pause of captions and cues, explained where it happened.
         expect(page.locator("#consent-history li")).to_have_count(3)
         expect(page.locator("#consent-history")).to_contain_text("Robin Quill stopped captions and cues")
+        expect(page.locator("#consent-history")).to_contain_text("Robin Quill agreed again to captions and cues")
         marker = page.locator("#transcript .record-consent")
         expect(marker).to_contain_text("nothing Robin Quill said was transcribed until 00:19")
         expect(page.locator("#record-participants")).to_contain_text("stopped at 00:19, agreed again at 00:19")
@@ -172,7 +176,35 @@ def test_review_pages_with_keyboard_on_laptop_and_tablet(server_url: str) -> Non
 
         page.get_by_label("Add a note (only you can see it)").fill("Follow up on sleep.")
         page.get_by_role("button", name="Save note").click()
-        expect(page.locator("#notes-list")).to_contain_text("Follow up on sleep.")
+        notes = page.locator("#notes-list")
+        expect(notes).to_contain_text("Follow up on sleep.")
+        page.get_by_label("Add a note (only you can see it)").fill("A note written in the wrong record.")
+        page.get_by_role("button", name="Save note").click()
+        expect(notes.locator(".note-item")).to_have_count(2)
+
+        # Edit a note with the keyboard: Enter on Edit, the text is in a focused box, Save changes.
+        notes.locator(".note-item").first.get_by_role("button", name=re.compile("^Edit the note from")).press("Enter")
+        expect(page.get_by_label("Note text")).to_be_focused()
+        page.get_by_label("Note text").fill("Follow up on sleep and the walks.")
+        page.screenshot(path=SHOTS / "03b-note-editing.png", full_page=True)
+        page.get_by_role("button", name="Save changes").click()
+        edited = notes.locator(".note-item").first
+        expect(edited.locator(".note-text")).to_have_text("Follow up on sleep and the walks.")
+        expect(notes.locator(".note-item").first).to_be_focused()
+
+        # Delete the other one: asked once more, in place; "Keep it" is the safe default focus.
+        wrong = notes.locator(".note-item").filter(has_text="wrong record")
+        wrong.get_by_role("button", name=re.compile("^Delete the note from")).click()
+        expect(wrong.get_by_role("button", name="Keep it")).to_be_focused()
+        page.screenshot(path=SHOTS / "03c-note-delete-confirm.png", full_page=True)
+        wrong.get_by_role("button", name="Delete for good").click()
+        expect(notes.locator(".note-item")).to_have_count(1)
+        page.reload()
+        expect(page.locator("#notes-list .note-item")).to_have_count(1)
+        expect(page.locator("#notes-list")).to_contain_text("Follow up on sleep and the walks.")
+        # The counselor's notes are in the text export (and the JSON and PDF ones, tests/records).
+        txt = page.request.get(page.get_by_role("link", name="Text", exact=True).get_attribute("href") or "")
+        assert "Follow up on sleep and the walks." in txt.text() and "wrong record" not in txt.text()
 
         page.get_by_label("Search within this session").fill("rent")
         expect(page.locator("#find-status")).to_have_text("1 matching line")
@@ -191,6 +223,16 @@ def test_review_pages_with_keyboard_on_laptop_and_tablet(server_url: str) -> Non
         expect(page.get_by_role("row").filter(has_text="Robin Quill")).to_be_visible()
         no_overflow(page)
         page.screenshot(path=SHOTS / "05-records-list-tablet.png", full_page=True)
+
+        # A record id that does not exist: the styled page, with the way back to the records.
+        seen = len(problems)
+        page.goto("/records/ffffffffffffffff")
+        expect(page.get_by_role("heading", name="No such session record")).to_be_visible()
+        # Chromium logs the page's own 404 status as a console error; that one is expected.
+        problems[seen:] = [m for m in problems[seen:] if "404" not in m]
+        page.screenshot(path=SHOTS / "07-no-such-record.png")
+        page.get_by_role("link", name="Go to your session records").click()
+        expect(page).to_have_url(f"{server_url}/records")
 
         page.goto(f"/records/{SESSION_ID}")
         page.get_by_role("button", name="Delete this record").click()

@@ -299,3 +299,28 @@ def test_participant_joined_is_only_for_new_participants() -> None:
     assert any(isinstance(e, ParticipantJoined) for e in joined.effects)
     again = session.join(Role.COUNSELOR, "Dr. Rivera", None, ListOutbox(Role.COUNSELOR))
     assert not any(isinstance(e, ParticipantJoined) for e in again.effects)
+
+
+def test_a_client_stopping_the_camera_tells_the_counselor_and_only_the_counselor() -> None:
+    session = new_session()
+    pid, client, _ = client_admitted(session)
+    counselor = next(p.connection for p in session.participants.values() if p.role is Role.COUNSELOR)
+    assert isinstance(counselor, ListOutbox)
+    participant = session.participants[pid]
+    deliver(session, session.set_media(participant, audio=True, video=False))
+    assert participant.video is False  # what the live analysis reads to pause the video cues
+
+    def camera_events(outbox: ListOutbox) -> list[object]:
+        return [f["event"] for f in outbox.frames if f["type"] == "counselor" and f["event"]["kind"] == "camera_state"]  # type: ignore[index]
+
+    assert camera_events(counselor) == [{"kind": "camera_state", "participant_id": pid, "camera_on": False}]
+    assert camera_events(client) == [] and "counselor" not in client.types()
+    # The same state again is no news; turning it on is.
+    deliver(session, session.set_media(participant, audio=False, video=False))
+    deliver(session, session.set_media(participant, audio=False, video=True))
+    assert [e["camera_on"] for e in camera_events(counselor)] == [False, True]  # type: ignore[index]
+    # A counselor who reloads the room hears which clients have their camera off right now.
+    deliver(session, session.set_media(participant, audio=False, video=False))
+    again = ListOutbox(Role.COUNSELOR)
+    deliver(session, session.join(Role.COUNSELOR, "Dr. Rivera", None, again).effects)
+    assert camera_events(again) == [{"kind": "camera_state", "participant_id": pid, "camera_on": False}]

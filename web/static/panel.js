@@ -39,6 +39,7 @@ const VIDEO_WORDS = {
   stale: 'No camera picture for analysis just now',
   present: 'Face in view',
   absent: 'Face not in view',
+  off: 'Camera turned off (video cues paused)',
 };
 
 const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
@@ -113,6 +114,7 @@ export class InsightsPanel {
       case 'conversation': this.onConversation(event); break;
       case 'voice_state': this.onVoice(event); break;
       case 'video_state': this.onVideo({ participant_id: event.participant_id, ...event.features }); break;
+      case 'camera_state': this.onCamera(event); break;
       case 'listening': this.onListening(event); break;
       case 'muted_kinds': this.onMuted(event.kinds ?? []); break;
       default: break;
@@ -249,11 +251,22 @@ export class InsightsPanel {
     }
   }
 
+  // The client pressed Stop camera (or Start camera): their video cues pause meanwhile, and the card says
+  // why nothing about their face is shown.
+  onCamera(event) {
+    const pid = event.participant_id;
+    if (!pid) return;
+    const card = this.card(pid);
+    this.video.delete(pid);
+    this.setCamera(card, event.camera_on ? 'waiting' : 'off');
+  }
+
   onVideo(event) {
     const pid = event.participant_id;
     if (!pid) return;
     const card = this.card(pid);
     let state = card.camera.dataset.state;
+    if (state === 'off') return;  // a frame analysed just before the camera went off
     if (event.face_present) state = 'present';
     else if (event.face_absent) state = 'absent';
     else if (state === 'waiting' || state === 'stale') state = 'absent';

@@ -155,6 +155,15 @@ class VideoState(CounselorEvent):
     features: FaceFrameFeatures
 
 
+class CameraState(CounselorEvent):
+    """A client turned their camera off or on. While it is off their video cues pause (a dark picture is
+    not a face out of view) and the panel says so."""
+
+    kind: Literal["camera_state"] = "camera_state"
+    participant_id: str
+    camera_on: bool
+
+
 class Listening(CounselorEvent):
     """The counselor's own listening counters."""
 
@@ -187,10 +196,11 @@ CounselorEventUnion = (
     | Conversation
     | VoiceState
     | VideoState
+    | CameraState
     | Listening
     | MutedKinds
 )
 COUNSELOR_EVENTS: tuple[type[CounselorEvent], ...] = (
     Lobby, ConsentStates, UplinkState, TranscriptLine, CueRaised, Alert, SentimentPoint,
-    Conversation, VoiceState, VideoState, Listening, MutedKinds,
+    Conversation, VoiceState, VideoState, CameraState, Listening, MutedKinds,
 )

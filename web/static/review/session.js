@@ -44,7 +44,10 @@ function renderChart() {
   const width = 640;
   const height = 220;
   const pad = { left: 34, right: 10, top: 16, bottom: 24 };
-  const end = Math.max(1, ...record.lines.map((l) => l.end_s), ...record.cues.map((c) => c.at_s));
+  // The axis spans everything placed on it: lines, cues and consent decisions (a stretch with captions
+  // off has no lines, so without them its shading would be squeezed against the edge).
+  const end = Math.max(1, ...record.lines.map((l) => l.end_s), ...record.cues.map((c) => c.at_s),
+    ...(record.consent_events ?? []).map((e) => e.at_s), record.ended_at ? (record.duration_s ?? 0) : 0);
   const x = (t) => pad.left + ((width - pad.left - pad.right) * t) / end;
   const y = (v) => pad.top + ((height - pad.top - pad.bottom) * (1 - v)) / 2;
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'group',
@@ -91,8 +94,10 @@ function renderChart() {
   }
   // Stretches in which someone had captions and cues off: shaded, so a quiet stretch is not misread.
   const events = consentEvents();
+  // A counselor not captioning their own speech is a choice about themselves: only clients' stretches are
+  // shaded (the transcript explains both), as in the PDF report.
   events.forEach((event, i) => {
-    if (event.state !== 'withdrawn' && event.state !== 'declined') return;
+    if (event.role === 'counselor' || (event.state !== 'withdrawn' && event.state !== 'declined')) return;
     const next = events.slice(i + 1).find((e) => e.participant_id === event.participant_id && e.state === 'granted');
     const x0 = x(Math.min(event.offset, end));
     const x1 = x(Math.min(next ? next.offset : end, end));
@@ -158,15 +163,9 @@ const CONSENT_EVENT_WORDS = {
   pending: 'was asked about captions and cues',
 };
 
-// Seconds into the session of a decision (its wall-clock time against the session's start).
-function consentOffset(event) {
-  const at = Date.parse(event.at);
-  const start = Date.parse(record.created_at);
-  return Number.isFinite(at) && Number.isFinite(start) ? Math.max(0, (at - start) / 1000) : 0;
-}
-
+// Each decision with its time on the session clock (the server's at_s: the clock of lines and cues).
 function consentEvents() {
-  return (record.consent_events ?? []).map((e) => ({ ...e, offset: consentOffset(e) }))
+  return (record.consent_events ?? []).map((e) => ({ ...e, offset: e.at_s }))
     .sort((a, b) => a.offset - b.offset);
 }
 
@@ -190,11 +189,17 @@ function renderConsentHistory() {
     list.replaceChildren(el('li', { class: 'muted', text: 'No decisions were recorded.' }));
     return;
   }
-  list.replaceChildren(...events.map((e) => el('li', { class: `consent-event consent-${e.state} speaker-${colourOf(e.participant_id)}` },
-    el('span', { class: 'cue-time', text: clock(e.offset) }),
-    el('span', { class: 'swatch', 'aria-hidden': 'true' }),
-    el('span', {}, `${nameOf(e.participant_id)} ${CONSENT_EVENT_WORDS[e.state] ?? e.state}`),
-    e.version ? el('span', { class: 'muted small-text', text: ` (consent text ${e.version})` }) : null)));
+  const decided = new Set();
+  list.replaceChildren(...events.map((e) => {
+    const again = e.state === 'granted' && decided.has(e.participant_id);
+    decided.add(e.participant_id);
+    const words = again ? 'agreed again to captions and cues' : (CONSENT_EVENT_WORDS[e.state] ?? e.state);
+    return el('li', { class: `consent-event consent-${e.state} speaker-${colourOf(e.participant_id)}` },
+      el('span', { class: 'cue-time', text: clock(e.offset) }),
+      el('span', { class: 'swatch', 'aria-hidden': 'true' }),
+      el('span', {}, `${nameOf(e.participant_id)} ${words}`),
+      e.version ? el('span', { class: 'muted small-text', text: ` (consent text ${e.version})` }) : null);
+  }));
 }
 
 // Where someone stopped captions and cues, the transcript says so: the gap that follows is explained.
@@ -275,10 +280,81 @@ function renderTranscript() {
   list.replaceChildren(...items.map((item) => item.node));
 }
 
+// A private note: its time and text, with Edit and Delete (a delete asks once more, in place).
+function noteNode(note) {
+  const written = when(note.created_at);
+  const node = el('li', { id: `note-${note.note_id}`, class: 'note-item', tabindex: '-1' },
+    el('span', { class: 'muted small-text', text: written }),
+    el('p', { class: 'note-text', text: note.text }));
+  const actions = el('div', { class: 'button-row note-actions' },
+    el('button', { type: 'button', class: 'link-button small-text', text: 'Edit',
+      'aria-label': `Edit the note from ${written}`, onclick: () => editNote(node, note) }),
+    el('button', { type: 'button', class: 'link-button small-text', text: 'Delete',
+      'aria-label': `Delete the note from ${written}`, onclick: () => confirmDeleteNote(node, note, actions) }));
+  node.append(actions);
+  return node;
+}
+
+function focusNote(noteId) {
+  document.getElementById(`note-${noteId}`)?.focus();
+}
+
+function editNote(node, note) {
+  const area = el('textarea', { rows: '3', maxlength: '10000', 'aria-label': 'Note text' });
+  area.value = note.text;
+  const error = el('p', { class: 'field-error', role: 'alert', hidden: true });
+  const cancel = () => { renderNotes(); focusNote(note.note_id); };
+  const form = el('form', { class: 'edit-form' }, area, error,
+    el('div', { class: 'button-row' },
+      el('button', { type: 'submit', class: 'primary small', text: 'Save changes' }),
+      el('button', { type: 'button', class: 'secondary small', text: 'Cancel', onclick: cancel })));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!area.value.trim()) { error.textContent = 'Write something first, or delete the note.'; error.hidden = false; return; }
+    try {
+      Object.assign(note, await api('PATCH', `${base}/notes/${note.note_id}`, { text: area.value }));
+      cancel();
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  });
+  form.addEventListener('keydown', (event) => { if (event.key === 'Escape') cancel(); });
+  node.querySelector('.note-text').replaceWith(form);
+  node.querySelector('.note-actions').hidden = true;
+  area.focus();
+}
+
+function confirmDeleteNote(node, note, actions) {
+  const error = el('p', { class: 'field-error', role: 'alert', hidden: true });
+  const keep = el('button', { type: 'button', class: 'secondary small', text: 'Keep it',
+    onclick: () => { renderNotes(); focusNote(note.note_id); } });
+  const remove = el('button', { type: 'button', class: 'danger small', text: 'Delete for good',
+    onclick: async () => {
+      try {
+        await api('DELETE', `${base}/notes/${note.note_id}`);
+        record.notes = record.notes.filter((n) => n.note_id !== note.note_id);
+        renderNotes();
+        document.querySelector('#note-text').focus();
+      } catch (err) {
+        error.textContent = err.message;
+        error.hidden = false;
+      }
+    } });
+  const ask = el('div', { class: 'note-confirm', role: 'group', 'aria-label': 'Delete this note?' },
+    el('p', { class: 'small-text', text: 'Delete this note for good?' }),
+    el('div', { class: 'button-row' }, remove, keep), error);
+  actions.replaceWith(ask);
+  keep.focus();
+}
+
 function renderNotes() {
   const list = document.querySelector('#notes-list');
-  list.replaceChildren(...record.notes.map((n) => el('li', {},
-    el('span', { class: 'muted small-text', text: when(n.created_at) }), el('p', { text: n.text }))));
+  if (!record.notes.length) {
+    list.replaceChildren(el('li', { class: 'muted small-text', text: 'No notes yet.' }));
+    return;
+  }
+  list.replaceChildren(...record.notes.map(noteNode));
 }
 
 function setupNotes() {

@@ -1,5 +1,5 @@
 // Session records list: newest first, search across sessions, and (for admins) counselor accounts.
-import { api, consentWord, duration, el, setupTopbar, when } from './api.js';
+import { api, clock, consentWord, duration, el, setupTopbar, when } from './api.js';
 
 const body = document.querySelector('#sessions-body');
 const status = document.querySelector('#list-status');
@@ -10,27 +10,54 @@ function participantsText(session) {
   return session.participants.map((p) => `${p.name} (${p.role})`).join(', ') || 'Nobody joined';
 }
 
+// One client's decisions in words, from the first change on: "stopped at 00:19, agreed again at 00:31".
+// An agreement at the start is taken as read; an empty list means they agreed once and kept it.
+function consentChanges(events) {
+  const steps = [];
+  let agreed = false;
+  events.forEach((e, i) => {
+    const at = i ? ` at ${clock(e.at_s)}` : '';
+    if (e.state === 'granted') {
+      if (i) steps.push(`${agreed ? 'agreed again' : 'agreed'}${at}`);
+      agreed = true;
+    } else if (e.state === 'withdrawn') {
+      steps.push(`stopped${at}`);
+    } else {
+      steps.push(`${consentWord(e.state)}${at}`);
+    }
+  });
+  return steps;
+}
+
 function consentText(session) {
   const clients = session.participants.filter((p) => p.role === 'client');
   if (!clients.length) return '–';
-  if (clients.every((p) => p.consent === 'granted')) return 'All clients agreed';
-  return clients.map((p) => `${p.name}: ${consentWord(p.consent)}`).join('; ');
+  const events = session.consent_events ?? [];
+  const stories = clients.map((p) => {
+    const own = events.filter((e) => e.participant_id === p.participant_id);
+    const changes = own.length ? consentChanges(own) : [consentWord(p.consent)];
+    return { name: p.name, changes };
+  });
+  if (stories.every((story) => !story.changes.length)) return 'All clients agreed';
+  return stories.map(({ name, changes }) => `${name}: ${changes.length ? changes.join(', ') : 'agreed'}`).join('; ');
 }
 
 function render(sessions, query) {
   body.replaceChildren();
   for (const s of sessions) {
     const link = el('a', { href: `/records/${s.session_id}`, text: when(s.created_at) });
-    body.append(el('tr', {},
-      el('td', {}, link, el('div', { class: 'muted small-text', text: s.title })),
-      el('td', { text: participantsText(s) }),
-      el('td', { text: s.ended_at ? duration(s.duration_s) : (s.live ? 'In progress' : 'Not ended') }),
-      el('td', { text: consentText(s) }),
-      el('td', { text: String(s.line_count) })));
+    // data-label: on a phone each row stacks as a card and every cell names its column (review.css).
+    body.append(el('tr', { role: 'row' },
+      el('td', { role: 'cell' }, link, el('div', { class: 'muted small-text', text: s.title })),
+      el('td', { role: 'cell', 'data-label': 'Participants', text: participantsText(s) }),
+      el('td', { role: 'cell', 'data-label': 'Duration',
+        text: s.ended_at ? duration(s.duration_s) : (s.live ? 'In progress' : 'Not ended') }),
+      el('td', { role: 'cell', 'data-label': 'Consent', text: consentText(s) }),
+      el('td', { role: 'cell', 'data-label': 'Lines', text: String(s.line_count) })));
     if (s.matches && s.matches.length) {
       const list = el('ul', { class: 'match-list' }, s.matches.map((m) => el('li', {},
         el('a', { href: `/records/${s.session_id}#line-${m.line_id}`, text: m.text }))));
-      body.append(el('tr', { class: 'match-row' }, el('td', { colspan: '5' }, list)));
+      body.append(el('tr', { class: 'match-row', role: 'row' }, el('td', { role: 'cell', colspan: '5' }, list)));
     }
   }
   if (query) {
