@@ -45,8 +45,8 @@ def test_recorded_finals_make_whole_sentences_that_keep_every_word(name: str) ->
     done = sentences(out)
     # nothing is lost or doubled: the sentences hold the finals' words in order
     assert normalize_text(" ".join(s.text for s in done)) == normalize_text(" ".join(f.text for f in lines))
-    # fewer, longer pieces than the caption finals, each made of whole finals in order
-    assert len(done) < len(lines)
+    # no more pieces than the caption finals (fewer where finals cut sentences), in order
+    assert len(done) <= len(lines)
     assert [i for s in done for i in s.finals] == sorted(i for s in done for i in s.finals)
     assert {i for s in done for i in s.finals} == set(range(len(lines)))
     for s in done[:-1]:
