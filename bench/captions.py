@@ -333,7 +333,8 @@ def lane_sentences(lane_id: str, log_: LaneLog) -> tuple[list[Sentence], list[in
         if kind != "final" or not text.strip():
             continue
         final_words.append(len(text.split()))
-        sentences += [e for e in assembler.advance(at) if isinstance(e, Sentence)]
+        # no advance(): pauses are read from the gap between one final's words and the next's, which is
+        # exact; a time-based close would cut sentences whenever the captions lag (a loaded machine)
         final = CaptionFinal(lane_id, utterance_id, text, start_s, end_s, at)
         sentences += [e for e in assembler.feed(final) if isinstance(e, Sentence)]
     sentences += [e for e in assembler.end_stream(lane_id, float("inf")) if isinstance(e, Sentence)]
@@ -478,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         "pool": metrics,
         "sources": summary,
         "rows": [{k: v for k, v in r.items() if k not in ("partial", "final")} for r in rows],
+        "lanes": [{"starts_s": lg.starts_s, "sent_at": lg.sent_at, "events": lg.events} for lg in logs],
     }
     args.json.write_text(json.dumps(result, indent=1))
     return 0

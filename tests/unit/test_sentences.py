@@ -123,6 +123,14 @@ def test_a_pause_ends_a_sentence_without_punctuation_and_time_alone_closes_it() 
     assert [(s.text, s.reason, s.at_s) for s in sentences(closed)] == [("later", "pause", 6.6)]
 
 
+def test_a_caller_that_knows_the_speech_is_settled_gets_the_pause_without_the_caption_lag() -> None:
+    a = SentenceAssembler(SentenceSettings(pause_s=1.0))
+    a.feed(line("c", [("later", 2.6, 3.0)], at_s=3.5))
+    assert a.advance(3.9, {"c": 3.9}) == []  # settled silence of 0.9 s: not yet a pause
+    (done,) = sentences(a.advance(4.1, {"c": 4.1}))
+    assert (done.text, done.reason) == ("later", "pause")
+
+
 def test_another_speaker_starting_ends_the_turn_but_overlapping_speech_does_not() -> None:
     a = SentenceAssembler()
     out = feed_all(a, [
