@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial
+from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial, TimedWord
 
 SAMPLE_RATE = 16000
 VAD_WINDOW_SAMPLES = 512
@@ -173,6 +173,18 @@ class CaptionPolicySettings:
     partial_window_pad_s: float | None = 1.0  # window = audio + this, rounded up to whole seconds
     partial_window_min_s: float = 5.0
     tail_guard_s: float = 0.6  # words ending this close to the end of a partial's audio are not agreed
+    # LocalAgreement-2 commits whatever two hypotheses agree on, including a hypothesis that skipped
+    # words: Whisper drops a word before a pause or an utterance's first words now and then, the words
+    # after it are agreed, and the skipped ones can never come back (bench.captions on unseen speech: an
+    # utterance lost its first four words). A word is agreed only if the VAD heard no more than this
+    # much speech between the committed words (or the utterance's start) and it; otherwise the words
+    # wait for the next hypotheses; after ``max_gap_waits`` partials in a row that still leave the gap
+    # (Whisper's word times can put a word's start late), the words are agreed anyway.
+    max_unexplained_speech_s: float = 0.15
+    max_gap_waits: int = 3
+    # Whisper is least reliable on the first second or two of an utterance (no context yet): nothing is
+    # agreed from a partial shorter than this; short utterances are settled by their final decode.
+    min_agree_audio_s: float = 3.0
     final_beam_size: int = 5
     # settling and trimming
     final_hold_s: float = 1.5  # stable words older than this (stream time) become a final
@@ -236,6 +248,8 @@ class _Utterance:
     speech_s: float = 0.0
     closed_at_s: float | None = None  # stream time where the utterance audio ends
     speech_end_s: float = float("inf")  # stream time of the last speech window, once closed
+    speech_start_s: float = 0.0  # stream time the VAD first heard this utterance's speech
+    gap_waits: int = 0  # partials in a row whose agreement waited for unexplained speech to be filled
 
     @property
     def committed_end_s(self) -> float:
@@ -313,6 +327,8 @@ class CaptionPolicy:
         self._samples_fed = 0
         self._vad_windows = 0
         self._speech_run = 0
+        self._speech_flags = bytearray()  # per VAD window from _flags_start: 1 where speech was heard
+        self._flags_start = 0  # window index of _speech_flags[0]
         self._buffer: AudioF32 = np.zeros(0, np.float32)
         self._buffer_start = 0  # sample index of _buffer[0]
         self._current: _Utterance | None = None
@@ -355,11 +371,14 @@ class CaptionPolicy:
             window_start = self._vad_windows * VAD_WINDOW_SAMPLES
             self._vad_windows += 1
             window_end = window_start + VAD_WINDOW_SAMPLES
+            self._speech_flags.append(1 if prob >= s.vad_neg_threshold else 0)
             if self._current is None:
                 self._speech_run = self._speech_run + 1 if prob >= s.vad_threshold else 0
                 if self._speech_run * VAD_WINDOW_S >= s.speech_start_s - 1e-9:
                     run_start = window_end - self._speech_run * VAD_WINDOW_SAMPLES
                     self._open_utterance(run_start)
+                    assert self._current is not None
+                    self._current.speech_start_s = run_start / SAMPLE_RATE
                     self._last_speech_end = window_end
                     self._current_speech(self._speech_run * VAD_WINDOW_S)
             else:
@@ -445,12 +464,12 @@ class CaptionPolicy:
             return self._apply_final(utt, words, at_s)
         cur = self._current
         if cur is not None and cur.utterance_id == request.utterance_id:
-            self._agree(cur, words, request.end_s)
+            self._agree(cur, words, request.end_s, len(request.audio) / SAMPLE_RATE)
             return self._settle(cur, at_s, final=False)
         # the utterance closed while this partial ran: agree what we can, its final decode comes next
         for utt, _, _ in self._closing:
             if utt.utterance_id == request.utterance_id:
-                self._agree(utt, words, request.end_s)
+                self._agree(utt, words, request.end_s, len(request.audio) / SAMPLE_RATE)
         return []
 
     # ---------------------------------------------------------------- internals
@@ -517,6 +536,20 @@ class CaptionPolicy:
             cut = min(sample - self._buffer_start, len(self._buffer))
             self._buffer = self._buffer[cut:]
             self._buffer_start += cut
+        # VAD flags are needed as far back as the oldest audio still to be decoded
+        oldest = min([self._buffer_start] + [start for _, _, start in self._closing])
+        drop = oldest // VAD_WINDOW_SAMPLES - self._flags_start
+        if drop > 0:
+            del self._speech_flags[:drop]
+            self._flags_start += drop
+
+    def speech_between(self, start_s: float, end_s: float) -> float:
+        """Seconds of VAD speech between two stream times (windows wholly inside the span)."""
+        first = max(int(np.ceil(start_s / VAD_WINDOW_S - 1e-6)) - self._flags_start, 0)
+        last = int(end_s / VAD_WINDOW_S + 1e-6) - self._flags_start
+        if last <= first:
+            return 0.0
+        return sum(self._speech_flags[first:last]) * VAD_WINDOW_S
 
     def _trim_current(self) -> None:
         s = self.settings
@@ -541,17 +574,29 @@ class CaptionPolicy:
                     break
         return fresh
 
-    def _agree(self, utt: _Utterance, words: list[_Word], audio_end_s: float) -> None:
+    def _agree(self, utt: _Utterance, words: list[_Word], audio_end_s: float, audio_s: float) -> None:
+        s = self.settings
         fresh = self._new_words(utt, words)
         prev = utt.previous_hypothesis
         # A word ending at the very end of the buffer may be cut short ("letter" of "letterpress"), and
         # Whisper likes to end a buffer with a full stop: such words wait for more audio.
-        settled = audio_end_s - self.settings.tail_guard_s
+        settled = audio_end_s - s.tail_guard_s
         n = 0
-        while (
-            n < len(fresh) and n < len(prev) and fresh[n].key == prev[n].key and fresh[n].end_s <= settled
-        ):
-            n += 1
+        if audio_s >= s.min_agree_audio_s:
+            while n < len(fresh) and n < len(prev) and fresh[n].key == prev[n].key and fresh[n].end_s <= settled:
+                n += 1
+            # never settle the first part of a word whose rest is still open ("ill" of "ill-disposed"):
+            # the next hypothesis splits it differently and the settled half is left alone ("ill -sposed")
+            while 0 < n < len(fresh) and fresh[n].glued:
+                n -= 1
+        if n:
+            committed_end = utt.committed_end_s if utt.committed_end_s >= 0 else utt.speech_start_s
+            if self.speech_between(committed_end, fresh[0].start_s) <= s.max_unexplained_speech_s:
+                utt.gap_waits = 0
+            else:
+                utt.gap_waits += 1
+                if utt.gap_waits <= s.max_gap_waits:
+                    n = 0
         utt.stable.extend(fresh[:n])
         utt.tentative = fresh[n:]
         utt.previous_hypothesis = fresh[n:]
@@ -582,6 +627,7 @@ class CaptionPolicy:
                         start_s=line[0].start_s,
                         end_s=line[-1].end_s,
                         at_s=at_s,
+                        words=tuple(TimedWord(w.text, w.start_s, w.end_s, w.glued) for w in line),
                     )
                 )
                 utt.finalised.extend(line)

@@ -28,8 +28,23 @@ class CaptionPartial:
 
 
 @dataclass(frozen=True, slots=True)
+class TimedWord:
+    """One settled word as Whisper wrote it (with its punctuation) and its span on the stream clock.
+
+    ``glued``: Whisper gave it no leading space, it continues the previous word ("i" ".e.")."""
+
+    text: str
+    start_s: float
+    end_s: float
+    glued: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CaptionFinal:
-    """A settled caption line: speaker stream, text and its span on the stream clock."""
+    """A settled caption line: speaker stream, text and its span on the stream clock.
+
+    ``words``: the line's words with their own times (empty where a producer has none); the sentence
+    assembler (``analysis.sentences``) cuts sentences inside a line by them."""
 
     stream_id: str
     utterance_id: int
@@ -37,6 +52,7 @@ class CaptionFinal:
     start_s: float
     end_s: float
     at_s: float
+    words: tuple[TimedWord, ...] = ()
 
 
 CaptionEvent = CaptionPartial | CaptionFinal

@@ -1,6 +1,7 @@
 """Live captions benchmark through the real path.
 
-    python -m bench.captions --manifest tests/data/wer_manifest.tsv [--concurrency N] [--model M] --json OUT.json
+    python -m bench.captions [--manifest tests/data/speech/manifest.tsv] [--split dev|test|all] [--concurrency N]
+                             [--model M] --json OUT.json
     python -m bench.captions ... --direct     # skip WebRTC: feed CaptionStream + AsrPool at real-time pace
 
 Default path: the server app runs in-process (aiohttp AppRunner on 127.0.0.1); each stream is a
@@ -15,6 +16,12 @@ at once), ``wer_streaming`` (final lines), ``partial_latency_s`` / ``final_laten
 in any caption / in a final line), ``real_time_factor`` (ASR busy seconds per audio second),
 ``cpu_s_per_audio_s`` (process CPU per audio second streamed), ``peak_memory_mb`` (process peak RSS,
 which includes the offline model), ``dropped_audio_s``. WER is computed after ``normalize_text``.
+
+The stored record is made of sentences, not caption finals: each lane's finals (as the client received
+them) are fed through ``analysis.sentences.SentenceAssembler`` as the server will, and the report adds
+``words_per_final`` / ``words_per_sentence`` (medians), ``sentences`` (count) and ``wer_sentences`` (the
+stored sentences against the reference). Over the WebSocket a final carries its span but not its word
+times, so the bench spreads a final's words evenly over its span (pauses between finals are exact).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import asyncio
 import fractions
 import json
 import logging
+import os
 import resource
 import tempfile
 import time
@@ -37,6 +45,7 @@ import numpy.typing as npt
 
 from analysis.captions import SAMPLE_RATE
 from analysis.events import CaptionEvent, CaptionFinal
+from analysis.sentences import Sentence, SentenceAssembler
 from bench.captions_sim import (
     PAD_AFTER_S,
     PAD_BEFORE_S,
@@ -72,7 +81,8 @@ class LaneLog:
     """What one stream sent and saw, on one clock (seconds)."""
 
     sent_at: list[float] = field(default_factory=list)  # clock time each clip's first sample was sent
-    events: list[tuple[float, str, float, str]] = field(default_factory=list)  # (arrival, kind, start_s, text)
+    # (arrival, kind, start_s, text, end_s, utterance_id); times on the session clock
+    events: list[tuple[float, str, float, str, float, int]] = field(default_factory=list)
     audio_s: float = 0.0
     dropped_s: float = 0.0
     starts_s: list[float] = field(default_factory=list)  # where each clip starts in the lane's audio
@@ -128,8 +138,10 @@ async def run_direct(lanes: list[list[Prepared]], settings: AsrSettings, stagger
         offset = clock()
 
         def on_event(ev: CaptionEvent) -> None:
-            kind = "final" if isinstance(ev, CaptionFinal) else "partial"
-            lane.events.append((clock(), kind, ev.start_s, ev.text))
+            final = isinstance(ev, CaptionFinal)
+            end_s = ev.end_s if isinstance(ev, CaptionFinal) else ev.at_s
+            lane.events.append((clock(), "final" if final else "partial", ev.start_s, ev.text, end_s,
+                                ev.utterance_id))
 
         stream = CaptionStream(pool, f"lane-{index}", on_event, time_offset_s=offset)
         begin = time.monotonic()
@@ -269,7 +281,8 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
                         break
                     data = json.loads(msg.data)
                     if data.get("type") == "caption":
-                        lane.events.append((clock(), data["kind"], float(data["start_s"]), data["text"]))
+                        lane.events.append((clock(), data["kind"], float(data["start_s"]), data["text"],
+                                            float(data["end_s"]), int(data["utterance_id"])))
 
             reader = asyncio.create_task(read())
             await track.finished.wait()
@@ -277,7 +290,7 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
             caption_dropped = stream.dropped_s if stream is not None else 0.0
             await ws.send_json({"type": "uplink_stop"})
             # the server flushes the stream on stop: wait until it is gone, then for its last messages
-            async with asyncio.timeout(120):
+            async with asyncio.timeout(900):  # a loaded machine may leave decodes queued
                 while (session.id, participant.id) in app[LIVE].streams:  # noqa: ASYNC110
                     await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)
@@ -311,38 +324,98 @@ async def _expect(ws: Any, kind: str, timeout: float = 30.0) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ scoring
+def lane_sentences(lane_id: str, log_: LaneLog) -> tuple[list[Sentence], list[int]]:
+    """The stored-sentence view of one lane: its finals, in arrival order, through the assembler.
+
+    Returns the sentences and the word count of every final."""
+    assembler = SentenceAssembler()
+    sentences: list[Sentence] = []
+    final_words: list[int] = []
+    for at, kind, start_s, text, end_s, utterance_id in sorted(log_.events, key=lambda e: e[0]):
+        if kind != "final" or not text.strip():
+            continue
+        final_words.append(len(text.split()))
+        # no advance(): pauses are read from the gap between one final's words and the next's, which is
+        # exact; a time-based close would cut sentences whenever the captions lag (a loaded machine)
+        final = CaptionFinal(lane_id, utterance_id, text, start_s, end_s, at)
+        sentences += [e for e in assembler.feed(final) if isinstance(e, Sentence)]
+    sentences += [e for e in assembler.end_stream(lane_id, float("inf")) if isinstance(e, Sentence)]
+    return sentences, final_words
+
+
 def score(lanes: list[list[Prepared]], logs: list[LaneLog]) -> list[dict[str, Any]]:
-    """Per clip: streamed final text and word latencies.
+    """Per clip: streamed final text, stored sentences and word latencies.
 
     Captions are attributed to clips by their start time, which the server counts in samples from the
     first one it received: so clip windows are the first send time plus the clips' sample offsets
     (the sender may run late when the machine is busy). Latency counts from when each clip was
     actually sent."""
     rows = []
-    for clips, log_ in zip(lanes, logs, strict=True):
+    for lane_index, (clips, log_) in enumerate(zip(lanes, logs, strict=True)):
         if not log_.sent_at:
             continue
+        sentences, _ = lane_sentences(f"lane-{lane_index}", log_)
         bounds = [log_.sent_at[0] + s for s in log_.starts_s] + [float("inf")]
         for i, clip in enumerate(clips):
             if i >= len(log_.sent_at):
                 break
             lo, hi = bounds[i], bounds[i + 1]
             mine = [e for e in log_.events if lo - 0.2 <= e[2] < hi - 0.2]
+            stored = [st for st in sentences if lo - 0.2 <= st.start_s < hi - 0.2]
             sent = log_.sent_at[i]
-            timed = [TimedEvent(kind, 0, text, at - sent) for at, kind, _start, text in mine]
+            timed = [TimedEvent(kind, 0, text, at - sent) for at, kind, _start, text, _end, _utt in mine]
             partial, final = word_latencies(timed, clip.ref_words)
+            finals_text = [t.text for t in sorted(timed, key=lambda t: t.at_s) if t.kind == "final" and t.text]
             rows.append({
-                "path": str(clip.item.path), "source": clip.item.source, "reference": clip.item.reference,
-                "offline": clip.offline_text,
-                "streaming": " ".join(t.text for t in sorted(timed, key=lambda t: t.at_s) if t.kind == "final"),
+                "path": str(clip.item.path), "source": clip.item.source, "split": clip.item.split,
+                "reference": clip.item.reference, "offline": clip.offline_text,
+                "streaming": " ".join(finals_text), "sentences": [st.text for st in stored],
+                "words_per_final": [len(t.split()) for t in finals_text],
+                "words_per_sentence": [len(st.words) for st in stored],
                 "partial": partial, "final": final, "audio_s": len(clip.audio) / SAMPLE_RATE,
             })
     return rows
 
 
+def sentence_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    from bench.captions_sim import median, wer
+
+    per_final = [n for r in rows for n in r["words_per_final"]]
+    per_sentence = [n for r in rows for n in r["words_per_sentence"]]
+    return {
+        "finals": len(per_final),
+        "sentences": len(per_sentence),
+        "words_per_final": median(per_final),
+        "words_per_sentence": median(per_sentence),
+        "wer_sentences": round(wer([r["reference"] for r in rows], [" ".join(r["sentences"]) for r in rows]), 2),
+    }
+
+
+def policy_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``--set`` values applied to the policy of every caption stream the server creates."""
+    import dataclasses
+
+    import server.live.caption_stream
+    from analysis.captions import CaptionPolicy, CaptionPolicySettings
+
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        name, value = pair.split("=", 1)
+        kind = type(getattr(CaptionPolicySettings(), name))
+        overrides[name] = value if kind is str else kind(float(value))
+    if overrides:
+        class TunedPolicy(CaptionPolicy):
+            def __init__(self, stream_id: str, settings: CaptionPolicySettings | None = None) -> None:
+                super().__init__(stream_id, dataclasses.replace(settings or CaptionPolicySettings(), **overrides))
+
+        setattr(server.live.caption_stream, "CaptionPolicy", TunedPolicy)  # noqa: B010 (a module global, patched for the run)
+    return overrides
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument("--manifest", type=Path, default=Path("tests/data/speech/manifest.tsv"))
+    parser.add_argument("--split", default="dev", help="manifest split: dev, test or all (tune on dev only)")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--model", default=None)
     parser.add_argument("--threads", type=int, default=AsrConfig().cpu_threads, help="threads per ASR worker")
@@ -350,12 +423,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stagger", type=float, default=1.3, help="seconds between stream starts")
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--direct", action="store_true", help="feed CaptionStream directly (no WebRTC)")
+    parser.add_argument("--set", action="append", default=[],
+                        help="caption policy setting NAME=VALUE for every stream (e.g. to measure the old defaults)")
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    overrides = policy_overrides(args.set)
 
     asr = AsrSettings(model=args.model, cpu_threads=args.threads, num_workers=args.workers)
-    items = load_manifest(args.manifest)
+    items = load_manifest(args.manifest, args.split)
     if args.limit:
         items = items[: args.limit]
     print(f"offline pass over {len(items)} clips ...", flush=True)
@@ -381,11 +457,23 @@ def main(argv: list[str] | None = None) -> int:
                       cpu_s=cpu * a / audio_s if audio_s else 0.0, dropped_s=dropped * a / audio_s)
         if busy is None:
             s["real_time_factor"] = None
+        s.update(sentence_summary(mine))
         summary[source] = s
     path = "direct (CaptionStream + AsrPool)" if args.direct else "WebRTC uplink through the server"
-    print_table(f"bench.captions: {path}, concurrency {args.concurrency}, wall {wall:.0f} s", summary)
+    print_table(f"bench.captions: {path}, split {args.split}, concurrency {args.concurrency}, wall {wall:.0f} s",
+                summary)
+    print(f"\n{'source':<16}{'finals':>8}{'words/final':>13}{'sentences':>11}{'words/sent.':>13}{'WER sent.':>11}")
+    for name, s in summary.items():
+        print(f"{name:<16}{s['finals']:>8}{s['words_per_final'] or '-':>13}{s['sentences']:>11}"
+              f"{s['words_per_sentence'] or '-':>13}{s['wer_sentences']:>11}")
+    load = os.getloadavg()
+    print(f"load average during the run (1/5/15 min): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
     result = {
         "path": "direct" if args.direct else "webrtc",
+        "manifest": str(args.manifest),
+        "split": args.split,
+        "policy_overrides": overrides,
+        "load_average": [round(x, 2) for x in load],
         "concurrency": args.concurrency,
         "asr": {"model": args.model or "default", "cpu_threads": args.threads, "num_workers": args.workers},
         "wall_s": round(wall, 1),
@@ -393,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         "pool": metrics,
         "sources": summary,
         "rows": [{k: v for k, v in r.items() if k not in ("partial", "final")} for r in rows],
+        "lanes": [{"starts_s": lg.starts_s, "sent_at": lg.sent_at, "events": lg.events} for lg in logs],
     }
     args.json.write_text(json.dumps(result, indent=1))
     return 0

@@ -49,14 +49,20 @@ class ManifestItem:
     duration_s: float
     source: str
     reference: str
+    split: str = "dev"  # manifests without a split column are development data
+    speaker: str = ""
 
 
-def load_manifest(path: Path) -> list[ManifestItem]:
+def load_manifest(path: Path, split: str | None = None) -> list[ManifestItem]:
+    """Manifest rows (path relative to the manifest), optionally only those of one ``split``."""
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    return [
-        ManifestItem(path.parent / r["path"], float(r["duration_s"]), r["source"], r["reference"]) for r in rows
+    items = [
+        ManifestItem(path.parent / r["path"], float(r["duration_s"]), r["source"], r["reference"],
+                     r.get("split") or "dev", r.get("speaker") or "")
+        for r in rows
     ]
+    return [i for i in items if split in (None, "all", i.split)]
 
 
 def load_audio(path: Path) -> npt.NDArray[np.float32]:
@@ -371,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         help="charge measured wall time, or CPU time / --parallelism (robust when other jobs share the CPU)")
     parser.add_argument("--parallelism", type=float, default=1.4,
                         help="CPU seconds per wall second of one decode (measured on an idle 2-core machine)")
+    parser.add_argument("--split", default="dev", help="manifest split to run: dev, test or all")
     parser.add_argument("--only", default=None, help="substring of paths to run")
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--stride", type=int, default=1, help="use every Nth manifest item")
@@ -385,13 +392,14 @@ def main(argv: list[str] | None = None) -> int:
     overrides: dict[str, Any] = {}
     for item in args.set:
         name, value = item.split("=", 1)
-        overrides[name] = type(getattr(CaptionPolicySettings(), name))(float(value))
+        kind = type(getattr(CaptionPolicySettings(), name))
+        overrides[name] = value if kind is str else kind(float(value))
     settings = dataclasses.replace(CaptionPolicySettings(), **overrides)
     transcriber = WhisperTranscriber(AsrSettings(model=args.model, cpu_threads=args.threads))
     if args.record_signals:
         record_signals(args.record_signals, transcriber)
         return 0
-    items = load_manifest(args.manifest)
+    items = load_manifest(args.manifest, args.split)
     if args.only:
         items = [i for i in items if args.only in str(i.path)]
     items = items[:: args.stride]

@@ -190,8 +190,12 @@ def _shift(event: CaptionEvent, offset: float) -> CaptionEvent:
     if not offset:
         return event
     if isinstance(event, CaptionFinal):
+        words = tuple(
+            dataclasses.replace(w, start_s=w.start_s + offset, end_s=w.end_s + offset) for w in event.words
+        )
         return dataclasses.replace(
-            event, start_s=event.start_s + offset, end_s=event.end_s + offset, at_s=event.at_s + offset
+            event, start_s=event.start_s + offset, end_s=event.end_s + offset, at_s=event.at_s + offset,
+            words=words,
         )
     assert isinstance(event, CaptionPartial)
     return dataclasses.replace(event, start_s=event.start_s + offset, at_s=event.at_s + offset)

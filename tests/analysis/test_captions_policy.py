@@ -361,3 +361,30 @@ def test_a_final_that_comes_back_empty_clears_the_partial_line() -> None:
     shown = [e for e in events if isinstance(e, CaptionPartial)]
     assert shown and shown[0].text and not finals(events)
     assert isinstance(events[-1], CaptionPartial) and events[-1].text == ""
+
+
+def test_words_a_partial_skipped_are_not_lost_when_the_words_after_them_agree() -> None:
+    # Whisper now and then leaves out an utterance's first words (or the word before a pause) in a
+    # partial; two such partials agree on the words after the gap. Agreeing them made the skipped words
+    # unrecoverable (an utterance lost its first four words): they must come back from a later
+    # hypothesis or the utterance's final decode.
+    words = ["all", "the", "arts", "and", "crafts", "represented", "in", "the", "exhibition", "today"]
+    speech = ScriptedSpeech(words, start_s=1.0)
+    skipped = ScriptedSpeech(words, start_s=1.0)
+
+    def decode(req: DecodeRequest) -> TranscriptionResult:
+        result = speech(req)
+        # the partials until 4.2 s leave the first four words out (two of them agree on "crafts"), later
+        # ones have them
+        if req.kind == "final" or not result.segments or req.end_s >= 4.2:
+            return result
+        seg_ = result.segments[0]
+        kept = tuple(w for w in seg_.words if req.start_s + w.start_s >= 1.0 + 4 * 0.4 - 0.01)
+        return TranscriptionResult((dataclasses.replace(seg_, words=kept),), "en", result.duration_s)
+
+    events, _ = drive(CaptionPolicy("s"), 8 * SAMPLE_RATE, skipped.vad(8), decode, 0.3)
+    assert " ".join(e.text for e in finals(events)).split() == words
+    # with the guard off, the same partials lose the first four words (the bug this guards against)
+    loose = CaptionPolicySettings(max_unexplained_speech_s=1e9, min_agree_audio_s=0.0)
+    events, _ = drive(CaptionPolicy("s", loose), 8 * SAMPLE_RATE, skipped.vad(8), decode, 0.3)
+    assert " ".join(e.text for e in finals(events)).split() == words[4:]
