@@ -7,14 +7,17 @@ that the writer speaks of their own current suicidal or self-harm thoughts, inte
 - a rule URGENT hit stays URGENT only when the model agrees (p >= `urgent`); otherwise it becomes a
   NOTICE ("demoted"), and when the model finds it very unlikely (p < `set_aside`, e.g. a joke, a quote,
   a news story, a negation or a third party) it is set aside: reported with its reason at INFO, never
-  silently dropped;
-- a rule NOTICE stays a NOTICE unless the model finds it very unlikely (then set aside, with reason);
+  silently dropped. A line that names suicide, dying or self-harm outright is set aside only below the
+  stricter `mention_set_aside`: there a miss costs most;
+- a rule NOTICE stays a NOTICE unless the model finds it very unlikely (p < `notice_set_aside`, a lower
+  bar than for urgent hits, since a notice does not interrupt): then it is set aside, with the reason;
 - a line the rules do not flag becomes a NOTICE when the model is confident (p >= `model_notice`):
-  a paraphrase the rules have no pattern for. The model never raises an URGENT alert on its own,
-  because an interrupting alert must show the phrase and rule behind it.
+  a paraphrase the rules have no pattern for; a line that speaks of suicide, dying or self-harm at all
+  needs less confidence (p >= `mention_notice`), because such a line is worth a look more often. The
+  model never raises an URGENT alert on its own: an interrupting alert must show the phrase and rule.
 
-For counselor acts a small head on the line's embedding, the client's previous turn's embedding, their
-similarity and word overlap, a few surface features and the rules' own code picks open question, closed
+For counselor acts a small head on the line's embedding, its similarity and word overlap with the
+client's previous turn, a few surface features and the rules' own code picks open question, closed
 question, reflection or other (reflections restate the client, so the previous client turn matters).
 
 Everything here is numpy on given arrays: the encoder is reached through the `SentenceEncoder`
@@ -90,6 +93,8 @@ _STOPWORDS = frozenset(
     really very not no yes yeah okay ok um uh like know think mean get got go going one thing things""".split()
 )
 _FILLER_START = re.compile(r"^(?:(?:so|and|okay|ok|well|um+|uh+|mm+|hmm+|right|now|alright|yeah|oh)\b[ ,.]*)+")
+_AUX_START = re.compile(r"(?:do|does|did|is|are|was|were|have|has|had|can|could|would|will|should|any)\b")
+_REFLECTIVE_START = re.compile(r"(?:it )?(?:sounds|seems|feels) (?:like|as)|i hear|i'm hearing|what i'm hearing")
 ACT_SURFACE_FEATURES = 18
 
 
@@ -111,9 +116,9 @@ def act_surface_features(text: str, previous: str, rules_act: CounselorAct) -> F
     v[4] = 1.0 if low.endswith("?") else 0.0
     v[5] = min(low.count("?"), 3) / 3.0
     v[6] = 1.0 if re.match(r"(?:what|how|why)\b", start) else 0.0
-    v[7] = 1.0 if re.match(r"(?:do|does|did|is|are|was|were|have|has|had|can|could|would|will|should|any)\b", start) else 0.0
+    v[7] = 1.0 if _AUX_START.match(start) else 0.0
     v[8] = 1.0 if re.match(r"(?:you|your)\b", start) else 0.0
-    v[9] = 1.0 if re.match(r"(?:it )?(?:sounds|seems|feels) (?:like|as)|i hear|i'm hearing|what i'm hearing", start) else 0.0
+    v[9] = 1.0 if _REFLECTIVE_START.match(start) else 0.0
     v[10] = 1.0 if low.startswith(("so ", "so,")) else 0.0
     v[11] = math.log1p(len(words)) / 4.0
     v[12] = sum(w in ("you", "your", "you're", "yourself") for w in words) / n
@@ -132,11 +137,14 @@ def act_features(
     previous: str,
     rules_act: CounselorAct,
 ) -> FloatArray:
-    """[line embedding, previous client turn embedding, their product, cosine, surface features]."""
+    """[line embedding, cosine to the client's previous turn, surface features]. The previous turn's own
+    vector was tried as input too and made the head worse on development data (it learns topics, not acts);
+    its similarity to the line is what tells a restatement."""
     line = line_embedding.astype(np.float32)
-    prev = np.zeros_like(line) if previous_embedding is None else previous_embedding.astype(np.float32)
-    cosine = np.array([float(line @ prev)], dtype=np.float32)
-    return np.concatenate([line, prev, line * prev, cosine, act_surface_features(text, previous, rules_act)])
+    cosine = 0.0 if previous_embedding is None else float(line @ previous_embedding.astype(np.float32))
+    return np.concatenate(
+        [line, np.array([cosine], dtype=np.float32), act_surface_features(text, previous, rules_act)]
+    )
 
 
 # --- heads ------------------------------------------------------------------------------------------
@@ -158,20 +166,22 @@ class MlpHead:
 
     def predict_proba(self, features: FloatArray) -> FloatArray:
         """(n, n_inputs) -> (n, len(classes)) probabilities."""
-        x = np.atleast_2d(features).astype(np.float32)
+        x: FloatArray = np.atleast_2d(features).astype(np.float32)
         if x.shape[1] != self.n_inputs:
             raise ValueError(f"head expects {self.n_inputs} features, got {x.shape[1]}")
-        h = (x - self.mean) / self.scale
+        h: FloatArray = (x - self.mean) / self.scale
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = h @ w + b
             if i < len(self.weights) - 1:
-                h = np.maximum(h, 0.0)
+                h = np.maximum(h, np.float32(0.0))
+        out: FloatArray
         if h.shape[1] == 1:
             p = 1.0 / (1.0 + np.exp(-np.clip(h[:, 0], -30.0, 30.0)))
-            return np.stack([1.0 - p, p], axis=1).astype(np.float32)
-        z = h - h.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+            out = np.stack([1.0 - p, p], axis=1).astype(np.float32)
+        else:
+            e = np.exp(h - h.max(axis=1, keepdims=True))
+            out = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+        return out
 
 
 def head_to_arrays(prefix: str, head: MlpHead) -> dict[str, NDArray[np.generic]]:
@@ -204,8 +214,11 @@ def head_from_arrays(prefix: str, arrays: Mapping[str, NDArray[np.generic]]) -> 
 @dataclass(frozen=True, slots=True)
 class CrisisThresholds:
     urgent: float = 0.5  # a rule URGENT hit stays urgent at or above this
-    set_aside: float = 0.05  # a rule hit below this is set aside (INFO, with its reason)
+    set_aside: float = 0.05  # a rule URGENT hit below this is set aside (INFO, with its reason)
+    mention_set_aside: float = 0.0  # any rule hit below this when the line speaks of suicide, dying or self-harm
+    notice_set_aside: float = 0.0  # a rule NOTICE hit below this (a notice never interrupts: a lower bar)
     model_notice: float = 0.9  # a line the rules miss becomes a NOTICE at or above this
+    mention_notice: float = 0.5  # ... or at or above this when it speaks of suicide, dying or self-harm
 
 
 @dataclass(frozen=True)
@@ -221,7 +234,10 @@ class TextCueModel:
         return {
             **head_to_arrays("crisis", self.crisis),
             **head_to_arrays("acts", self.acts),
-            "thresholds": np.array([t.urgent, t.set_aside, t.model_notice], dtype=np.float32),
+            "thresholds": np.array(
+                [t.urgent, t.set_aside, t.model_notice, t.mention_notice, t.mention_set_aside, t.notice_set_aside],
+                dtype=np.float64,
+            ),
             "act_bias": self.act_bias.astype(np.float32),
             "description": np.array(self.description),
         }
@@ -235,14 +251,24 @@ class TextCueModel:
         if set(acts.classes) != {a.value for a in CounselorAct}:
             raise ValueError(f"acts head classes must be the four counselor acts, got {acts.classes}")
         try:
-            urgent, set_aside, model_notice = (float(x) for x in np.asarray(arrays["thresholds"]).tolist())
+            urgent, set_aside, model_notice, mention_notice, mention_set_aside, notice_set_aside = (
+                float(x) for x in np.asarray(arrays["thresholds"]).tolist()
+            )
             bias = np.asarray(arrays["act_bias"], dtype=np.float32)
             description = str(np.asarray(arrays.get("description", np.array(""))))
         except KeyError as exc:
             raise ValueError(f"text-cue model file lacks {exc.args[0]}") from None
         if bias.shape != (len(acts.classes),):
             raise ValueError("act_bias must have one value per act")
-        return cls(crisis, acts, CrisisThresholds(urgent, set_aside, model_notice), bias, description)
+        thresholds = CrisisThresholds(
+            urgent=urgent,
+            set_aside=set_aside,
+            mention_set_aside=mention_set_aside,
+            notice_set_aside=notice_set_aside,
+            model_notice=model_notice,
+            mention_notice=mention_notice,
+        )
+        return cls(crisis, acts, thresholds, bias, description)
 
 
 # --- decisions --------------------------------------------------------------------------------------
@@ -283,14 +309,19 @@ def judge_crisis(
 ) -> CrisisJudgement:
     p = float(probability)
     pct = f"{100.0 * p:.0f}%"
+    mentions = bool(MENTIONS_SUICIDE.search(text))
     if rules is None:
-        if p >= thresholds.model_notice:
+        if p >= (thresholds.mention_notice if mentions else thresholds.model_notice):
             phrase = text.strip()
             finding = RiskFinding(Severity.NOTICE, RiskCategory.SUICIDE, phrase, MODEL_RULE, Frame.FIRST_PERSON)
             reason = f"no rule matched; the model rates it {pct} likely to be crisis language"
             return CrisisJudgement(Verdict.MODEL_NOTICE, p, None, finding, reason)
         return CrisisJudgement(Verdict.NONE, p, None, None, "")
-    if p < thresholds.set_aside:
+    if mentions:
+        cut = thresholds.mention_set_aside
+    else:
+        cut = thresholds.set_aside if rules.level is Severity.URGENT else thresholds.notice_set_aside
+    if p < cut:
         finding = RiskFinding(Severity.INFO, rules.category, rules.phrase, rules.rule, rules.frame)
         reason = (
             f"rule {rules.rule} matched \u201c{rules.phrase}\u201d, but the model rates it only {pct} likely to be "

@@ -6,7 +6,9 @@ Data: ESConv supporters' turns (Liu et al. 2021, CC BY-NC 4.0; read from ATTUNE_
 /work/shared/data/text) with the client's turn before each, their strategies mapped to MI-like codes
 (training/datasets.py: map_esconv_strategy; 'Questions' in dev/test hand-labelled open/closed). This is
 NOT expert MI coding: supporters are trained peers, strategies name a turn's purpose, and a "Providing
-Suggestions" turn phrased as a question counts as other. Per-class precision, recall and F1, macro-F1,
+Suggestions" turn phrased as a question counts as other. A second, smaller view: 150 dev and 150 test
+turns coded by hand MITI-style for this project (training/data/esconv_mi_sample.tsv; one coder, no
+agreement measured). Per-class precision, recall and F1, macro-F1,
 the confusion table, the reflection-to-question ratio and share of open questions each system would show,
 and the CPU per counselor line (rules + encoder + head, one thread).
 """
@@ -67,16 +69,19 @@ def score(gold: list[str], pred: list[str]) -> dict[str, object]:
 def evaluate(splits: list[str]) -> dict[str, object]:
     acts = ds.esconv_supporters()
     encoder = CachedEncoder()
-    encoder.warm([e.text for e in acts if e.split in splits] + [e.previous for e in acts if e.split in splits and e.previous])
+    wanted = [e for e in acts if e.split in splits]
+    encoder.warm([e.text for e in wanted] + [e.previous for e in wanted if e.previous])
     systems: dict[str, TextCueModel | None] = {RULES: None, **models()}
+    sample = ds.esconv_mi_sample()
     out: dict[str, object] = {}
     for split in splits:
-        examples = [e for e in acts if e.split == split]
-        gold = [e.act for e in examples]
-        block: dict[str, object] = {"gold": score(gold, gold)}
-        for name, model in systems.items():
-            block[name] = score(gold, predict(model, encoder, examples))
-        out[split] = block
+        for label_set, pool in (("strategies", acts), ("hand MI sample", sample)):
+            examples = [e for e in pool if e.split == split]
+            gold = [e.act for e in examples]
+            block: dict[str, object] = {"gold": score(gold, gold)}
+            for name, model in systems.items():
+                block[name] = score(gold, predict(model, encoder, examples))
+            out[f"{split} / {label_set}"] = block
     out["cpu_ms_per_line"] = cost(acts)
     return out
 
@@ -95,10 +100,11 @@ def cost(acts: list[ds.ActExample]) -> dict[str, object]:
 
 
 def _print(result: dict[str, object], splits: list[str]) -> None:
-    for split in splits:
-        block = result[split]
+    for key in [k for k in result if k.split(" / ")[0] in splits]:
+        block = result[key]
         assert isinstance(block, dict)
-        print(f"\n== {split} part (ESConv supporters, MI-like codes) ==")
+        what = "strategies mapped to MI-like codes" if key.endswith("strategies") else "coded by hand, MITI-style"
+        print(f"\n== {key.split(' / ')[0]} part: ESConv supporters, {what} (n={block['gold']['n']}) ==")
         print(f"{'system':<24} {'macro-F1':>8} " + " ".join(f"{a[:12]:>14}" for a in ACTS) + f" {'R:Q':>5} {'open':>5}")
         for system, m in block.items():
             if system == "gold":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -58,7 +57,8 @@ def prf(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, float | int]:
 
 def cpu_ms_per_line(fn: Callable[[str], object], texts: Sequence[str], passes: int = 3) -> dict[str, float]:
     """CPU time of the calling thread per line (best of `passes` per line), so other load on a shared
-    machine inflates it less than wall time would. Run with one thread (OMP_NUM_THREADS=1)."""
+    machine inflates it less than wall time would. The encoder runs with one intra-op thread, so the
+    calling thread's CPU time is all of it."""
     times: list[float] = []
     for text in texts:
         best = float("inf")
@@ -73,5 +73,4 @@ def cpu_ms_per_line(fn: Callable[[str], object], texts: Sequence[str], passes: i
         "p95": statistics.quantiles(times, n=20)[18] if len(times) >= 20 else max(times),
         "max": max(times),
         "lines": len(times),
-        "threads": float(os.environ.get("OMP_NUM_THREADS", "0") or 0),
     }

@@ -23,6 +23,8 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
+from analysis.text_model import TextCueJudge, TextCueModel
+
 log = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 384
@@ -100,3 +102,42 @@ class MiniLmEncoder:
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+# --- the shipped heads and a ready judge ------------------------------------------------------------
+
+MODEL_FILE = Path(__file__).resolve().parents[1] / "analysis" / "models" / "text_cues.npz"
+
+_shared_lock = threading.Lock()
+_shared_encoder: MiniLmEncoder | None = None
+_shared_model: TextCueModel | None = None
+
+
+def load_text_cue_model(path: Path = MODEL_FILE) -> TextCueModel:
+    """The crisis and counselor-act heads (numpy arrays) with the vote's thresholds."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return TextCueModel.from_arrays(dict(arrays))
+    except (OSError, ValueError) as exc:
+        raise EncoderUnavailable(f"cannot load the text-cue heads from {path}: {exc}") from exc
+
+
+def make_text_cue_judge() -> TextCueJudge:
+    """A judge for one session; the encoder and heads are loaded once per process and shared (the encoder
+    serialises its own runs). Raises EncoderUnavailable when the packages or the heads are missing."""
+    global _shared_encoder, _shared_model
+    with _shared_lock:
+        if _shared_model is None:
+            _shared_model = load_text_cue_model()
+        if _shared_encoder is None:
+            _shared_encoder = MiniLmEncoder(threads=1)
+        return TextCueJudge(_shared_encoder, _shared_model)
+
+
+def make_text_cue_judge_or_none() -> TextCueJudge | None:
+    """For a live session: rules alone (with a warning) rather than no text cues when the model is missing."""
+    try:
+        return make_text_cue_judge()
+    except EncoderUnavailable as exc:
+        log.warning("text cues: %s; crisis language and counselor acts from the rules alone", exc)
+        return None

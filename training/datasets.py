@@ -249,3 +249,34 @@ def written_act_lines() -> list[ActExample]:
 
 def by_split(examples: Iterable[CrisisExample | ActExample], split: str) -> list[CrisisExample | ActExample]:
     return [e for e in examples if e.split == split]
+
+
+def esconv_mi_sample(folder: Path | None = None) -> list[ActExample]:
+    """150 dev and 150 test ESConv supporter turns (a seeded random sample) coded by hand for this project
+    with MITI 4.2-style definitions (training/data/esconv_mi_sample.tsv), independent of the strategy
+    labels: a closer, still small and single-coder, stand-in for expert MI coding. Measure only."""
+    by_id = {e.id: e for e in esconv_supporters(folder)}
+    out: list[ActExample] = []
+    for r in _read_tsv(OWN_DATA / "esconv_mi_sample.tsv"):
+        e = by_id[r["id"]]
+        if e.split != r["split"]:
+            raise ValueError(f"{r['id']} is in {e.split}, but the MI sample file says {r['split']}")
+        out.append(ActExample("esconv_mi", e.id, e.text, e.previous, r["act"], e.split, False))
+    return out
+
+
+def counsel_chat_answer_acts() -> list[ActExample]:
+    """240 sentences of licensed therapists' answers on counsel_chat (MIT), from questions in the train
+    split, coded by hand MITI-style for this project (training/data/counsel_chat_answer_acts.tsv); the
+    question is the client's turn before it. Written answers, not talk: mostly information and advice."""
+    questions = {r["question_id"]: r["text"] for r in _read_tsv(OWN_DATA / "counsel_chat_questions.tsv")}
+    out: list[ActExample] = []
+    for r in _read_tsv(OWN_DATA / "counsel_chat_answer_acts.tsv"):
+        if r["act"] not in ACTS:
+            raise ValueError(f"counsel_chat_answer_acts.tsv: unknown act {r['act']!r}")
+        if split_of(f"cc|{r['question_id']}") != "train":
+            raise ValueError(f"counsel_chat answer row {r['row']} belongs to a question outside the train split")
+        ex_id = f"counsel_chat_answers:{r['row']}.{r['sentence']}"
+        client = questions[r["question_id"]]
+        out.append(ActExample("counsel_chat_answers", ex_id, r["text"], client, r["act"], "train", True))
+    return out
