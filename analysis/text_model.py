@@ -251,9 +251,10 @@ class TextCueModel:
         if set(acts.classes) != {a.value for a in CounselorAct}:
             raise ValueError(f"acts head classes must be the four counselor acts, got {acts.classes}")
         try:
-            urgent, set_aside, model_notice, mention_notice, mention_set_aside, notice_set_aside = (
-                float(x) for x in np.asarray(arrays["thresholds"]).tolist()
-            )
+            values = [float(x) for x in np.asarray(arrays["thresholds"]).reshape(-1).tolist()]
+            if len(values) != 6:
+                raise ValueError(f"text-cue model file has {len(values)} vote thresholds, expected 6 (retrain it)")
+            urgent, set_aside, model_notice, mention_notice, mention_set_aside, notice_set_aside = values
             bias = np.asarray(arrays["act_bias"], dtype=np.float32)
             description = str(np.asarray(arrays.get("description", np.array(""))))
         except KeyError as exc:

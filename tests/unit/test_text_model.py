@@ -115,6 +115,10 @@ def test_model_round_trips_through_arrays_and_rejects_bad_files() -> None:
     with pytest.raises(ValueError, match=r"acts\.W0"):
         TextCueModel.from_arrays(arrays)
     arrays = m.to_arrays()
+    arrays["thresholds"] = arrays["thresholds"][:5]  # a file from an older vote
+    with pytest.raises(ValueError, match="5 vote thresholds"):
+        TextCueModel.from_arrays(arrays)
+    arrays = m.to_arrays()
     arrays["crisis.classes"] = np.array(["no", "yes"])
     with pytest.raises(ValueError, match="crisis head classes"):
         TextCueModel.from_arrays(arrays)
