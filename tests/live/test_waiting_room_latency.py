@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,15 @@ CHUNK = 320  # 20 ms at 16 kHz
 
 
 class Clock:
+    """The session's wall clock, moved by the test: ``now`` is seconds since the session started."""
+
+    START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
     def __init__(self) -> None:
         self.now = 0.0
 
-    def __call__(self) -> float:
-        return self.now
+    def __call__(self) -> datetime:
+        return self.START + timedelta(seconds=self.now)
 
 
 class KeptCues:
@@ -58,7 +63,7 @@ async def drain(executor: ThreadPoolExecutor) -> None:
 
 async def test_time_before_the_client_was_in_the_call_is_no_pause_before_answering() -> None:
     clock = Clock()
-    session = Session("s1", digest("c"), digest("i"), 1e12, 6, monotonic=clock)
+    session = Session("s1", digest("c"), digest("i"), 1e12, 6, created_at=Clock.START, wall_clock=clock)
     counselor = Participant("p-c", Role.COUNSELOR, "Dr. Rivera", b"", Presence.ADMITTED)
     client = Participant("p-k", Role.CLIENT, "Sam", b"", Presence.ADMITTED)
     session.participants.update({counselor.id: counselor, client.id: client})

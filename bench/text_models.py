@@ -1,0 +1,76 @@
+"""Shared pieces of the text-cue benchmarks (bench.crisis_real, bench.acts): models, metrics, timing."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from analysis.text_model import FloatArray, TextCueModel
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = REPO / "analysis" / "models" / "text_cues.npz"
+ALL_DATA = REPO / "training" / "cache" / "text_cues_all.npz"
+RESULTS = REPO / "bench" / "results"
+
+
+def load_model(path: Path) -> TextCueModel:
+    with np.load(path) as arrays:
+        return TextCueModel.from_arrays(dict(arrays))
+
+
+def models() -> dict[str, TextCueModel]:
+    """The shipped model always; the all-data model when training has produced it on this machine."""
+    out = {"rules+model (shipped)": load_model(SHIPPED)}
+    if ALL_DATA.is_file():
+        out["rules+model (all data)"] = load_model(ALL_DATA)
+    return out
+
+
+class CachedEncoder:
+    """The real encoder behind the training cache: vectors identical to a live call, computed once."""
+
+    def __init__(self) -> None:
+        from training.embeddings import EmbeddingCache
+
+        self.cache = EmbeddingCache()
+
+    def encode(self, texts: Sequence[str]) -> FloatArray:
+        return self.cache.embed(list(texts))
+
+    def warm(self, texts: Sequence[str]) -> None:
+        self.cache.embed(list(texts))
+
+
+def prf(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, float | int]:
+    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
+    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
+    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "n": len(gold)}
+
+
+def cpu_ms_per_line(fn: Callable[[str], object], texts: Sequence[str], passes: int = 3) -> dict[str, float]:
+    """CPU time of the calling thread per line (best of `passes` per line), so other load on a shared
+    machine inflates it less than wall time would. The encoder runs with one intra-op thread, so the
+    calling thread's CPU time is all of it."""
+    times: list[float] = []
+    for text in texts:
+        best = float("inf")
+        for _ in range(passes):
+            t0 = time.thread_time()
+            fn(text)
+            best = min(best, time.thread_time() - t0)
+        times.append(best * 1000.0)
+    return {
+        "mean": statistics.fmean(times),
+        "p50": statistics.median(times),
+        "p95": statistics.quantiles(times, n=20)[18] if len(times) >= 20 else max(times),
+        "max": max(times),
+        "lines": len(times),
+    }
