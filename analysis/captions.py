@@ -400,6 +400,14 @@ class CaptionPolicy:
         return []
 
     @property
+    def settled_until_s(self) -> float:
+        """Stream time up to which this speaker's speech is settled: all audio fed so far when no utterance
+        is open or waiting for its decode, else the end of the last finalised word."""
+        if self._current is None and not self._closing and self._in_flight is None:
+            return self.now_s
+        return self._history[-1].end_s if self._history else 0.0
+
+    @property
     def pending(self) -> bool:
         """Whether any audio still waits for a decode (use after ``flush``)."""
         return bool(self._closing) or self._in_flight is not None

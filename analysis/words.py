@@ -1,7 +1,9 @@
-"""Text cues from final caption lines: tone, crisis language and counselor acts, in one place.
+"""Text cues from what people say: tone, crisis language and counselor acts, in one place.
 
-`WordCues` is what a live session runs on every `CaptionFinal` and what `attune analyze-text` runs on
-a transcript file, so both give the same answers.
+`WordCues` is what a live session runs on every sentence (``analysis.sentences``: whole sentences, not
+caption fragments) and what `attune analyze-text` runs on a transcript file's lines, so both give the same
+answers. A sentence still being spoken gets an early crisis check (`assess_open_sentence`), so an urgent
+alert reaches the counselor as soon as its words are settled, across caption cuts.
 
 - every line: VADER compound score, added to the speaker's series (chartable) and checked for a shift
   against the speaker's own baseline (clients only; `words.sentiment_shift`, info/notice);
@@ -56,6 +58,9 @@ class WordSettings:
     context_lines: int = 2  # the speaker's previous lines that can frame a line ("in that movie...")
     context_window_s: float = 60.0
     notice_repeat_s: float = 300.0  # the same NOTICE rule for the same person is not repeated sooner
+    # A sentence still being spoken raises an urgent alert early only once this many settled words
+    # follow the matched phrase: "hurting myself is not something I'd do" negates after the phrase.
+    words_after_phrase: int = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,27 @@ class WordCues:
         if text:
             recent.append((at_s, text))
         return LineAnalysis(compound, risk, act, judgement, decision), cues
+
+    def assess_open_sentence(self, participant_id: str, role: str, text: str, at_s: float) -> Cue | None:
+        """The crisis check of a sentence still being spoken (its settled words so far, across caption
+        cuts), so an urgent alert does not wait for the sentence to end. Only an URGENT finding with
+        ``words_after_phrase`` settled words after its phrase is raised here; the sentence is judged again,
+        whole, when it ends (``feed_line``). Changes no state: tone, acts and context follow sentences."""
+        text = text.strip()
+        if role == COUNSELOR or not text:
+            return None
+        recent = self._recent.get(participant_id, deque())
+        context = [t for when, t in recent if at_s - when <= self.settings.context_window_s]
+        judgement: CrisisJudgement | None = None
+        if self.judge is not None:
+            judgement = self.judge.assess_client_line(text, context)
+            risk = judgement.alert
+        else:
+            risk = self.risk.assess(text, context)
+        if risk is None or risk.level is not Severity.URGENT or not _settled_after(text, risk.phrase,
+                                                                                   self.settings.words_after_phrase):
+            return None
+        return self._risk_cue(participant_id, role, text, at_s, risk, judgement)
 
     def series(self, participant_id: str) -> list[tuple[float, float]]:
         return self.sentiment.series(participant_id)
@@ -186,6 +212,16 @@ class WordCues:
                 **_vote_evidence(judgement),
             },
         )
+
+
+def _settled_after(text: str, phrase: str, words: int) -> bool:
+    """Whether the phrase's last occurrence in ``text`` is complete: ``words`` words follow it, or its
+    sentence ends right after it ("... end it all." negates nothing later)."""
+    at = text.lower().rfind(phrase.lower()) if phrase else -1
+    if at < 0:
+        return False
+    rest = text[at + len(phrase) :]
+    return len(rest.split()) >= words or rest.lstrip("\"')] ").startswith((".", "?", "!", "…"))
 
 
 def _quote(text: str) -> str:

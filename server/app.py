@@ -28,6 +28,7 @@ from server.live.asr import Transcriber
 from server.live.engine import TRANSCRIBER, live_ctx
 from server.records.context import records_ctx
 from server.records.http import setup_records
+from server.records.upgrade import upgrade_ctx
 from server.session.context import sessions_ctx
 from server.settings import SETTINGS, Settings
 
@@ -46,7 +47,7 @@ def create_app(
     if transcriber is not None:
         app[TRANSCRIBER] = transcriber
     for ctx in (
-        database_ctx, notices_ctx, audit_ctx, sessions_ctx, accounts_ctx, records_ctx, live_ctx, call_ctx,
+        database_ctx, notices_ctx, audit_ctx, sessions_ctx, accounts_ctx, records_ctx, upgrade_ctx, live_ctx, call_ctx,
         durability_ctx,
     ):
         app.cleanup_ctx.append(ctx)

@@ -55,6 +55,8 @@ class Settings:
     ws_message_burst: int = 200
     uplink_audio_queue_chunks: int = 1000  # 20 ms chunks: 20 s of audio before the reader waits
     captions: bool = True
+    # The sentence-embedding model behind crisis language and counselor acts (rules alone when off).
+    text_model: bool = True
     # Seconds of a speaker's own speech that form their voice baseline before voice cues can fire.
     voice_baseline_s: float = 60.0
     asr: AsrConfig = field(default_factory=AsrConfig)
@@ -159,6 +161,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         instance_id=env.get("ATTUNE_INSTANCE_ID") or None,
         metrics_token=env.get("ATTUNE_METRICS_TOKEN") or None,
         captions=_bool(env, "ATTUNE_CAPTIONS", base.captions),
+        text_model=_bool(env, "ATTUNE_TEXT_MODEL", base.text_model),
         voice_baseline_s=_float(env, "ATTUNE_VOICE_BASELINE_S", base.voice_baseline_s),
         asr=asr,
         log_level=(env.get("ATTUNE_LOG_LEVEL") or base.log_level).upper(),

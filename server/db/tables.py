@@ -25,6 +25,8 @@ class SessionRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Set once counselor accounts exist; sessions are then visible to their owner only.
     counselor_account_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # 1: one row per caption fragment (before sentences); 2: one row per sentence.
+    transcript_version: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
 
 
 class ParticipantRow(Base):
@@ -49,6 +51,8 @@ class ConsentEventRow(Base):
 
 
 class TranscriptLineRow(Base):
+    """One sentence of one speaker (a row per caption fragment in records of transcript version 1)."""
+
     __tablename__ = "transcript_lines"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
@@ -57,6 +61,9 @@ class TranscriptLineRow(Base):
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)
     text_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # The words with their times, [[text, start_s, end_s, glued], ...] as encrypted JSON (exports time
+    # their cues by them); None for rows older than sentences.
+    words_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # A counselor's correction; the recognised text above is never overwritten.
     corrected_text_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -96,6 +103,8 @@ class CueRow(Base):
     severity: Mapped[str] = mapped_column(String(16))
     sentence_enc: Mapped[bytes] = mapped_column(LargeBinary)
     evidence_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # The sentence a cue about words was raised on (None for cues about voice, flow or video).
+    line_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class NoteRow(Base):

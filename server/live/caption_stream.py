@@ -92,6 +92,11 @@ class CaptionStream:
         self.feed(samples)
 
     @property
+    def settled_until_s(self) -> float:
+        """Session time up to which this speaker's speech is settled (the sentence assembler's pause clock)."""
+        return self.time_offset_s + self._policy.settled_until_s
+
+    @property
     def backlog_s(self) -> float:
         """Audio fed but not yet analysed, in seconds."""
         return self._backlog_samples / SAMPLE_RATE

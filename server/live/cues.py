@@ -23,6 +23,7 @@ from analysis.conversation import ConversationAnalyzer
 from analysis.conversation import Role as ConversationRole
 from analysis.events import CaptionFinal, Cue, Severity
 from analysis.hints import HintPolicy
+from analysis.text_model import TextCueJudge
 from analysis.video import FaceCueEngine
 from analysis.voice import VoiceAnalyzer, VoiceSettings
 from analysis.words import LineAnalysis, WordCues
@@ -51,10 +52,13 @@ SAMPLE_RATE = 16_000
 VOICE_BLOCK_S = 0.5  # audio handed to the cue thread in half-second blocks
 PANEL_EVERY_S = 2.0  # talk time and voice features refresh at most this often
 VIDEO_FPS_MAX = 5.0
+# Checks of the same words (stable caption words, open sentence, finished sentence) fall within a
+# sentence's longest span (20 s) plus the captions' lag.
+URGENT_SAME_WORDS_S = 30.0
 VIDEO_WIDTH = 320
 
 
-def cue_view(cue: Cue, name: str) -> CueView:
+def cue_view(cue: Cue, name: str, line_id: int | None = None) -> CueView:
     return CueView(
         at_s=round(cue.at_s, 2),
         participant_id=cue.participant_id,
@@ -63,6 +67,7 @@ def cue_view(cue: Cue, name: str) -> CueView:
         severity=cue.severity,
         sentence=cue.sentence,
         evidence=cue.evidence,
+        line_id=line_id,
     )
 
 
@@ -92,6 +97,7 @@ class Outcome:
     cues: list[Cue] = field(default_factory=list)
     panel: list[CounselorEventUnion] = field(default_factory=list)
     line: LineAnalysis | None = None
+    line_id: int | None = None  # the stored sentence the cues are about (text cues)
 
 
 class SessionCues:
@@ -100,8 +106,9 @@ class SessionCues:
         session: Session,
         cue_executor: Executor,
         video_executor: Executor,
-        on_cue: Callable[[Session, Cue], None] | None = None,
+        on_cue: Callable[[Session, Cue, int | None], None] | None = None,
         voice_settings: VoiceSettings | None = None,
+        judge: TextCueJudge | None = None,
     ) -> None:
         self.session = session
         self._voice_settings = voice_settings
@@ -110,7 +117,8 @@ class SessionCues:
         self._loop = asyncio.get_running_loop()
         self._on_cue = on_cue
         self.hints = HintPolicy()
-        self.words = WordCues()
+        self.words = WordCues(judge=judge)
+        self._urgent_raised: dict[tuple[str, str], float] = {}  # (participant, rule) -> session time
         self.conversation = ConversationAnalyzer()
         self.voices: dict[str, VoiceAnalyzer] = {}
         self.faces: dict[str, FaceCueEngine] = {}
@@ -141,12 +149,30 @@ class SessionCues:
         if pending is not None and pending[1]:
             self._submit(self._voice_block, participant.id, participant.role, np.concatenate(pending[1]), pending[0])
 
-    async def final_line(self, participant: Participant, line: CaptionFinal) -> LineAnalysis | None:
-        """Text cues for a final caption line; returns the line's sentiment, risk and act."""
-        future = self._cue_executor.submit(self._line, participant.id, participant.role, line)
+    def caption_final(self, participant: Participant, line: CaptionFinal) -> None:
+        """Every caption final, in order: the voice engine reads the speech rate from its words."""
+        self._cue_executor.submit(self._caption_words, participant.id, participant.role, line)
+
+    async def sentence(self, participant: Participant, text: str, end_s: float, line_id: int) -> LineAnalysis:
+        """Text cues for a finished sentence; returns its tone, risk and (counselor) act."""
+        future = self._cue_executor.submit(self._sentence, participant.id, participant.role, text, end_s)
         outcome = await asyncio.wrap_future(future)
+        outcome.line_id = line_id
         self._deliver(outcome)
+        assert outcome.line is not None
         return outcome.line
+
+    async def open_sentence(self, participant: Participant, text: str, at_s: float, line_id: int | None) -> bool:
+        """The early crisis check of a sentence still being spoken (its settled words and the caption's
+        stable words after them); True when it found urgent words (raised now, or already raised)."""
+        future = self._cue_executor.submit(
+            self.words.assess_open_sentence, participant.id, participant.role.value, text, at_s
+        )
+        cue = await asyncio.wrap_future(future)
+        if cue is None:
+            return False
+        self._deliver(Outcome(cues=[cue], line_id=line_id))
+        return True
 
     def presence_changed(self, participant: Participant) -> None:
         """``participant`` arrived in the call, came back or went away (their uplink opened or closed, their
@@ -244,14 +270,14 @@ class SessionCues:
             outcome.panel.append(Conversation(**fields))
         return outcome
 
-    def _line(self, participant_id: str, role: Role, line: CaptionFinal) -> Outcome:
+    def _caption_words(self, participant_id: str, role: Role, line: CaptionFinal) -> None:
         self._voice(participant_id, role).feed_caption(line)
-        analysis, cues = self.words.feed_line(participant_id, role.value, line.text, line.end_s)
+
+    def _sentence(self, participant_id: str, role: Role, text: str, end_s: float) -> Outcome:
+        analysis, cues = self.words.feed_line(participant_id, role.value, text, end_s)
         outcome = Outcome(cues=cues, line=analysis)
         outcome.panel.append(
-            SentimentPoint(
-                participant_id=participant_id, at_s=round(line.end_s, 2), compound=round(analysis.sentiment, 3)
-            )
+            SentimentPoint(participant_id=participant_id, at_s=round(end_s, 2), compound=round(analysis.sentiment, 3))
         )
         if role is Role.COUNSELOR:
             tally = self.words.act_tally(participant_id)
@@ -276,16 +302,29 @@ class SessionCues:
         return True
 
     # --- delivery (event loop) ------------------------------------------------------------------
+    def _raised_already(self, cue: Cue) -> bool:
+        """The same urgent words are checked up to three times (stable caption words, the open sentence,
+        the finished sentence): the counselor gets one alert for them. Urgent alerts are otherwise never
+        held back, so this is keyed by what was said (the rule), not by kind."""
+        if cue.kind != "words.risk" or cue.severity is not Severity.URGENT:
+            return False
+        key = (cue.participant_id, str(cue.evidence.get("rule", "")))
+        last = self._urgent_raised.get(key)
+        if last is not None and abs(cue.at_s - last) <= URGENT_SAME_WORDS_S:
+            return True
+        self._urgent_raised[key] = cue.at_s
+        return False
+
     def _deliver(self, outcome: Outcome) -> None:
         session = self.session
         deliver(session, [ToCounselors(event) for event in outcome.panel])
         if not outcome.cues:
             return
-        for cue in self.hints.feed(outcome.cues, session.clock()):
+        for cue in self.hints.feed([c for c in outcome.cues if not self._raised_already(c)], session.clock()):
             participant = session.participants.get(cue.participant_id)
-            view = cue_view(cue, participant.name if participant is not None else "")
+            view = cue_view(cue, participant.name if participant is not None else "", outcome.line_id)
             event = Alert(cue=view) if cue.severity is Severity.URGENT else CueRaised(cue=view)
             deliver(session, [ToCounselors(event)])
             log.debug("session %s %s for %s: %s", session.id, event.kind, cue.participant_id, cue.sentence)
             if self._on_cue is not None:
-                self._on_cue(session, cue)
+                self._on_cue(session, cue, outcome.line_id)

@@ -11,33 +11,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from analysis.events import CaptionEvent, CaptionFinal, Cue, Severity
+from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial, Cue
+from analysis.text_model import TextCueJudge
 from analysis.voice import VoiceSettings
 from server.live.asr import AsrPool, AsrSettings, Transcriber
 from server.live.caption_stream import CaptionStream
 from server.live.cues import SessionCues
+from server.live.text_encoder import make_text_cue_judge_or_none
+from server.live.transcript import SessionTranscript
 from server.media.consumers import AudioConsumer, VideoConsumer
 from server.media.uplink import UplinkManager
 from server.records.context import RECORDER
 from server.records.recorder import Recorder
 from server.session.delivery import deliver
-from server.session.effects import ToCaptionViewers, ToCounselors
+from server.session.effects import ToCaptionViewers
 from server.session.model import Session
 from server.session.participant import Participant
-from server.session.protocol.counselor import TranscriptLine
 from server.session.protocol.server import Caption
 from server.session.states import ConsentState, Role
 from server.settings import SETTINGS, Settings
 
 log = logging.getLogger(__name__)
+
+SENTENCE_TICK_S = 0.5
 
 
 def asr_settings(settings: Settings) -> AsrSettings:
@@ -71,6 +76,11 @@ def caption_message(participant: Participant, event: CaptionEvent) -> Caption:
     )
 
 
+def rules_only() -> TextCueJudge | None:
+    """No text model: crisis language and counselor acts from the rules alone."""
+    return None
+
+
 class LiveAnalysis:
     """Caption streams and cue engines of every live session on this server."""
 
@@ -81,29 +91,62 @@ class LiveAnalysis:
         pool: AsrPool | None,
         cue_executor: Executor,
         video_executor: Executor,
+        judge_factory: Callable[[], TextCueJudge | None] | None = None,
     ) -> None:
         self.settings = settings
+        self._judge_factory = judge_factory or rules_only
         self.recorder = recorder
         self.pool = pool
         self.streams: dict[tuple[str, str], CaptionStream] = {}
         self.cues: dict[str, SessionCues] = {}
+        self.transcripts: dict[str, SessionTranscript] = {}
         self._cue_executor = cue_executor
         self._video_executor = video_executor
         self._tasks: set[asyncio.Task[None]] = set()
+        self._ticker: asyncio.Task[None] | None = None
 
     def session_cues(self, session: Session) -> SessionCues:
-        for sid in [sid for sid, c in self.cues.items() if c.session.ended]:
+        for sid in [sid for sid, c in self.cues.items() if c.session.ended and not self._streams_of(sid)]:
             self.cues.pop(sid).close()
+            transcript = self.transcripts.pop(sid, None)
+            if transcript is not None:
+                self._spawn(transcript.close())
         cues = self.cues.get(session.id)
         if cues is None:
             voice = VoiceSettings(baseline_speech_s=self.settings.voice_baseline_s)
             cues = self.cues[session.id] = SessionCues(
-                session, self._cue_executor, self._video_executor, self._store_cue, voice
+                session, self._cue_executor, self._video_executor, self._store_cue, voice, self._judge_factory()
             )
         return cues
 
-    def _store_cue(self, session: Session, cue: Cue) -> None:
-        task = asyncio.get_running_loop().create_task(self.recorder.cue(session, cue))
+    def transcript(self, session: Session) -> SessionTranscript:
+        transcript = self.transcripts.get(session.id)
+        if transcript is None:
+            transcript = SessionTranscript(session, self.recorder, self.session_cues(session))
+            self.transcripts[session.id] = transcript
+            if self._ticker is None:
+                self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="sentence pauses")
+        return transcript
+
+    async def _tick(self) -> None:
+        """Ends sentences at pauses: every half second, each speaker's settled time goes to the assembler."""
+        while True:
+            await asyncio.sleep(SENTENCE_TICK_S)
+            for sid, transcript in list(self.transcripts.items()):
+                settled = {stream.stream_id: stream.settled_until_s for stream in self._streams_of(sid)}
+                try:
+                    await transcript.advance(transcript.session.clock(), settled)
+                except Exception:
+                    log.exception("session %s: ending sentences at a pause failed", sid)
+
+    def _streams_of(self, session_id: str) -> list[CaptionStream]:
+        return [stream for (sid, _pid), stream in self.streams.items() if sid == session_id]
+
+    def _store_cue(self, session: Session, cue: Cue, line_id: int | None) -> None:
+        self._spawn(self.recorder.cue(session, cue, line_id))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -128,39 +171,31 @@ class LiveAnalysis:
 
             stream = CaptionStream(self.pool, f"{session.id}/{participant.id}", on_event)
             self.streams[key] = stream
-            audio.insert(0, _Tracked(stream, lambda: self.streams.pop(key, None)))
+
+            async def stream_closed() -> None:
+                self.streams.pop(key, None)
+                await self.transcript(session).end_stream(stream.stream_id, session.clock())
+
+            audio.insert(0, _Tracked(stream, stream_closed))
         return audio, video
 
     async def _route_caption(self, session: Session, participant: Participant, event: CaptionEvent) -> None:
         if participant.consent is not ConsentState.GRANTED:
             return  # consent was withdrawn while this line was in flight: it is not shown or kept
-        message = caption_message(participant, event)
         if isinstance(event, CaptionFinal):
-            # Stored before anyone sees it: a crash can then lose only the line still being spoken.
-            await self.recorder.transcript_line(session, participant, event.start_s, event.end_s, event.text)
-        deliver(session, [ToCaptionViewers(message)])
-        if isinstance(event, CaptionFinal):
-            line = await self.session_cues(session).final_line(participant, event)
-            risk = line.risk if line is not None else None
-            act = line.counselor_act if line is not None else None
-            transcript_line = TranscriptLine(
-                participant_id=participant.id,
-                name=participant.name,
-                role=participant.role,
-                utterance_id=event.utterance_id,
-                text=event.text,
-                start_s=message.start_s,
-                end_s=message.end_s,
-                sentiment=round(line.sentiment, 3) if line is not None else None,
-                risk=None if risk is None else "urgent" if risk.level is Severity.URGENT else "notice",
-                counselor_act=act.value if act is not None else None,
-            )
-            deliver(session, [ToCounselors(transcript_line)])
-            log.debug("session %s participant %s final line: %s", session.id, participant.id, event.text)
+            # Stored (as part of its sentence) before anyone sees it: a crash loses only what is being said.
+            await self.transcript(session).final(participant, event)
+        elif isinstance(event, CaptionPartial) and event.stable_text:
+            self.transcript(session).partial(participant, event)
+        deliver(session, [ToCaptionViewers(caption_message(participant, event))])
 
     async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
         for stream in list(self.streams.values()):
             await stream.close(flush=False)
+        for transcript in self.transcripts.values():
+            await transcript.close()
         for session_cues in self.cues.values():
             session_cues.close()
         if self._tasks:
@@ -187,11 +222,11 @@ class LiveAnalysis:
 
 
 class _Tracked:
-    """An audio consumer that forgets its stream's registry entry when it closes."""
+    """An audio consumer that tells when its caption stream has closed (its last words are in)."""
 
-    def __init__(self, stream: CaptionStream, forget: Callable[[], object]) -> None:
+    def __init__(self, stream: CaptionStream, closed: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self.stream = stream
-        self.forget = forget
+        self.closed = closed
 
     async def on_audio(self, samples: npt.NDArray[np.int16], start_s: float) -> None:
         await self.stream.on_audio(samples, start_s)
@@ -200,7 +235,7 @@ class _Tracked:
         try:
             await self.stream.close(flush=flush)
         finally:
-            self.forget()
+            await self.closed()
 
 
 class _VoiceFeed:
@@ -249,7 +284,12 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
         pool = AsrPool(asr_settings(settings), app.get(TRANSCRIBER))
         await pool.start()
         log.info("caption engine ready (model %s)", settings.asr.model)
-    live = LiveAnalysis(settings, app[RECORDER], pool, cue_executor, video_executor)
+    judge_factory = rules_only
+    if settings.text_model:
+        # Loaded once, off the event loop, before the first session needs it (about a second).
+        if await asyncio.get_running_loop().run_in_executor(cue_executor, make_text_cue_judge_or_none) is not None:
+            judge_factory = make_text_cue_judge_or_none
+    live = LiveAnalysis(settings, app[RECORDER], pool, cue_executor, video_executor, judge_factory)
     uplinks = UplinkManager(settings.ice_servers, settings.uplink_audio_queue_chunks, video_executor, live.consumers)
     app[LIVE] = live
     app[UPLINKS] = uplinks

@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from analysis.events import TimedWord
+
 
 @dataclass(frozen=True, slots=True)
 class TranscriptLine:
-    """A stored final caption line, decrypted. ``text`` is the corrected text when there is one."""
+    """A stored sentence of one speaker, decrypted. ``text`` is the corrected text when there is one;
+    ``words`` are the recognised words with their times (empty for records older than sentences)."""
 
     session_id: str
     participant_id: str
@@ -20,6 +23,7 @@ class TranscriptLine:
     text: str
     line_id: int = 0
     original_text: str | None = None  # set only when the line was corrected
+    words: tuple[TimedWord, ...] = ()
 
     @property
     def corrected(self) -> bool:
@@ -35,6 +39,7 @@ class StoredCue:
     severity: str
     sentence: str
     evidence: dict[str, Any]
+    line_id: int | None = None  # the sentence a cue about words was raised on
 
 
 @dataclass(frozen=True, slots=True)

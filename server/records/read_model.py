@@ -108,6 +108,10 @@ class SentimentScorer:
 
 
 def _line_for_cue(cue: StoredCue, lines: list[TranscriptLine]) -> int | None:
+    """The sentence a cue was raised on when it says so (words cues), else the speaker's sentence at or
+    before the cue's time (voice, flow and video cues)."""
+    if cue.line_id is not None and any(ln.line_id == cue.line_id for ln in lines):
+        return cue.line_id
     own = [ln for ln in lines if ln.participant_id == cue.participant_id and ln.start_s <= cue.at_s]
     if own:
         return own[-1].line_id

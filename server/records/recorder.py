@@ -5,8 +5,9 @@ is logged (ids only) and the call goes on."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
-from analysis.events import Cue
+from analysis.events import Cue, TimedWord
 from server.records.repository import SessionRecords
 from server.session.model import Session
 from server.session.participant import ConsentDecision, Participant, now_utc
@@ -51,15 +52,27 @@ class Recorder:
             log.exception("session %s: could not store a consent decision of %s", session.id,
                           decision.participant_id)
 
-    async def transcript_line(
-        self, session: Session, participant: Participant, start_s: float, end_s: float, text: str
-    ) -> None:
+    async def sentence_started(
+        self, session: Session, participant: Participant, start_s: float, end_s: float, text: str,
+        words: Sequence[TimedWord],
+    ) -> int | None:
+        """Stores the first settled words of a sentence; returns its line id (None if it could not be
+        stored: the sentence is then tried again as a new row with its next words)."""
         try:
-            await self.records.add_transcript_line(
-                session.id, participant.id, participant.role.value, start_s, end_s, text, now_utc()
+            return await self.records.add_transcript_line(
+                session.id, participant.id, participant.role.value, start_s, end_s, text, now_utc(), words
             )
         except Exception:
-            log.exception("session %s: could not store a transcript line of %s", session.id, participant.id)
+            log.exception("session %s: could not store a sentence of %s", session.id, participant.id)
+            return None
+
+    async def sentence_grew(
+        self, session: Session, line_id: int, start_s: float, end_s: float, text: str, words: Sequence[TimedWord]
+    ) -> None:
+        try:
+            await self.records.update_transcript_line(session.id, line_id, start_s, end_s, text, words)
+        except Exception:
+            log.exception("session %s: could not store more of sentence %s", session.id, line_id)
 
     async def session_ended(self, session: Session) -> None:
         if session.ended_at is None:
@@ -69,11 +82,13 @@ class Recorder:
         except Exception:
             log.exception("session %s: could not store the end of the session", session.id)
 
-    async def cue(self, session: Session, cue: Cue) -> None:
-        """A cue that passed the hint policy, kept for the session review (sentence and evidence encrypted)."""
+    async def cue(self, session: Session, cue: Cue, line_id: int | None = None) -> None:
+        """A cue that passed the hint policy, kept for the session review (sentence and evidence encrypted);
+        ``line_id``: the sentence it is about, for cues about words."""
         try:
             await self.records.add_cue(
-                session.id, cue.participant_id, cue.at_s, cue.kind, cue.severity.value, cue.sentence, cue.evidence
+                session.id, cue.participant_id, cue.at_s, cue.kind, cue.severity.value, cue.sentence, cue.evidence,
+                line_id,
             )
         except Exception:
             log.exception("session %s: could not store a cue about %s", session.id, cue.participant_id)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
 
+from analysis.events import TimedWord
 from server.db.database import Database, aware
 from server.db.tables import (
     ConsentEventRow,
@@ -31,6 +33,18 @@ from server.records.models import (
     StoredCue,
     TranscriptLine,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """A transcript row of a record older than sentences, decrypted, for joining into sentences."""
+
+    line_id: int
+    participant_id: str
+    start_s: float
+    end_s: float
+    recognised: str
+    corrected: str | None
 
 
 class SessionRecords:
@@ -99,7 +113,9 @@ class SessionRecords:
         end_s: float,
         text: str,
         created_at: datetime,
+        words: Sequence[TimedWord] = (),
     ) -> int:
+        """Stores a sentence (or the start of one) and returns its line id."""
         async with self._db.sessionmaker.begin() as db:
             row = TranscriptLineRow(
                 session_id=session_id,
@@ -108,11 +124,41 @@ class SessionRecords:
                 start_s=start_s,
                 end_s=end_s,
                 text_enc=self.cipher.encrypt(text, session_id),
+                words_enc=self._words_blob(words, session_id),
                 created_at=created_at,
             )
             db.add(row)
             await db.flush()
             return row.id
+
+    async def update_transcript_line(
+        self, session_id: str, line_id: int, start_s: float, end_s: float, text: str, words: Sequence[TimedWord]
+    ) -> bool:
+        """The sentence grew (more settled words) or was revised; a counselor's correction is kept."""
+        async with self._db.sessionmaker.begin() as db:
+            result = await db.execute(
+                update(TranscriptLineRow)
+                .where(TranscriptLineRow.id == line_id, TranscriptLineRow.session_id == session_id)
+                .values(
+                    start_s=start_s,
+                    end_s=end_s,
+                    text_enc=self.cipher.encrypt(text, session_id),
+                    words_enc=self._words_blob(words, session_id),
+                )
+            )
+            return bool(cast(CursorResult[Any], result).rowcount)
+
+    def _words_blob(self, words: Sequence[TimedWord], session_id: str) -> bytes | None:
+        if not words:
+            return None
+        plain = [[w.text, round(w.start_s, 3), round(w.end_s, 3), w.glued] for w in words]
+        return self.cipher.encrypt(json.dumps(plain, ensure_ascii=False), session_id)
+
+    def _words(self, blob: bytes | None, session_id: str) -> tuple[TimedWord, ...]:
+        if blob is None:
+            return ()
+        plain = json.loads(self.cipher.decrypt(blob, session_id))
+        return tuple(TimedWord(str(t), float(a), float(b), bool(g)) for t, a, b, g in plain)
 
     async def add_cue(
         self,
@@ -123,6 +169,7 @@ class SessionRecords:
         severity: str,
         sentence: str,
         evidence: dict[str, Any],
+        line_id: int | None = None,
     ) -> None:
         """Stores a cue for the session review; the sentence and the evidence are encrypted."""
         async with self._db.sessionmaker.begin() as db:
@@ -135,6 +182,7 @@ class SessionRecords:
                     severity=str(severity),
                     sentence_enc=self.cipher.encrypt(sentence, session_id),
                     evidence_enc=self.cipher.encrypt(json.dumps(evidence, default=str), session_id),
+                    line_id=line_id,
                 )
             )
 
@@ -168,6 +216,7 @@ class SessionRecords:
             text=corrected if corrected is not None else recognised,
             line_id=row.id,
             original_text=recognised if corrected is not None else None,
+            words=self._words(row.words_enc, sid),
         )
 
     async def cues(self, session_id: str) -> list[StoredCue]:
@@ -184,6 +233,7 @@ class SessionRecords:
                     severity=r.severity,
                     sentence=self.cipher.decrypt(r.sentence_enc, session_id),
                     evidence=json.loads(self.cipher.decrypt(r.evidence_enc, session_id)),
+                    line_id=r.line_id,
                 )
                 for r in rows
             ]
@@ -303,6 +353,44 @@ class SessionRecords:
                     .values(left_at=ended_at)
                 )
         return len(orphans)
+
+    # --- records older than sentences ---------------------------------------------------------------------
+    async def fragmented_sessions(self) -> list[str]:
+        async with self._db.sessionmaker() as db:
+            return list(await db.scalars(select(SessionRow.id).where(SessionRow.transcript_version < 2)))
+
+    async def fragments(self, session_id: str) -> list[Fragment]:
+        async with self._db.sessionmaker() as db:
+            rows = await db.scalars(select(TranscriptLineRow).where(TranscriptLineRow.session_id == session_id))
+            return [
+                Fragment(
+                    r.id, r.participant_id, r.start_s, r.end_s, self.cipher.decrypt(r.text_enc, session_id),
+                    self.cipher.decrypt(r.corrected_text_enc, session_id) if r.corrected_text_enc else None,
+                )
+                for r in rows
+            ]
+
+    async def replace_fragments(self, session_id: str, sentences: Sequence[Sequence[Fragment]]) -> None:
+        """Each group of fragments becomes its first row; the others go. One transaction, then the record
+        is marked as made of sentences."""
+        async with self._db.sessionmaker.begin() as db:
+            for group in sentences:
+                first = group[0]
+                recognised = " ".join(f.recognised.strip() for f in group)
+                values: dict[str, Any] = {
+                    "end_s": max(f.end_s for f in group),
+                    "text_enc": self.cipher.encrypt(recognised, session_id),
+                }
+                if any(f.corrected is not None for f in group):
+                    corrected = " ".join((f.corrected if f.corrected is not None else f.recognised).strip()
+                                         for f in group)
+                    values["corrected_text_enc"] = self.cipher.encrypt(corrected, session_id)
+                row_of_first = TranscriptLineRow.id == first.line_id
+                await db.execute(update(TranscriptLineRow).where(row_of_first).values(**values))
+                rest = [f.line_id for f in group[1:]]
+                if rest:
+                    await db.execute(delete(TranscriptLineRow).where(TranscriptLineRow.id.in_(rest)))
+            await db.execute(update(SessionRow).where(SessionRow.id == session_id).values(transcript_version=2))
 
     # --- deletion ---------------------------------------------------------------------------------------
     async def delete_sessions(self, session_ids: Sequence[str]) -> int:

@@ -33,7 +33,7 @@ async def test_stop_camera_pauses_the_face_cues() -> None:
     session.participants[client.id] = client
     raised: list[str] = []
     with ThreadPoolExecutor(1) as cue_thread, ThreadPoolExecutor(1) as video_thread:
-        cues = SessionCues(session, cue_thread, video_thread, on_cue=lambda _, cue: raised.append(cue.kind))
+        cues = SessionCues(session, cue_thread, video_thread, on_cue=lambda _, cue, _line: raised.append(cue.kind))
         faces, black = face_frames(), np.zeros((256, 320, 3), np.uint8)
         t = 0.0
 

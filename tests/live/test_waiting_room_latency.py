@@ -46,7 +46,7 @@ class KeptCues:
     def __init__(self) -> None:
         self.cues: list[Cue] = []
 
-    async def cue(self, session: Session, cue: Cue) -> None:
+    async def cue(self, session: Session, cue: Cue, line_id: int | None = None) -> None:
         self.cues.append(cue)
 
 

@@ -637,7 +637,6 @@ function setVideo(on) {
 
 function onCaption(message) {
   captionView?.handle(message);
-  if (role === 'counselor' && message.kind === 'final') counselorPanel?.addTranscript(message);
 }
 
 async function leave() {

@@ -39,12 +39,19 @@ export class CounselorPanel {
     this.consent = new Map();
     this.uplinks = new Map();
     this.roster = [];
-    this.transcriptKeys = new Set();
+    this.transcriptItems = new Map();  // line_id -> list item
+    this.followTranscript = true;       // keeps the newest sentence in view until the counselor scrolls back
     this.waitingList = root.querySelector('#waiting-list');
     this.waitingEmpty = root.querySelector('#waiting-empty');
     this.peopleList = root.querySelector('#people-list');
     this.transcriptList = document.querySelector('#transcript-list');
     this.transcriptEmpty = document.querySelector('#transcript-empty');
+    // Following is a choice the counselor makes by scrolling, not a guess from the last line's height:
+    // a large-font sentence can be taller than any fixed "near the bottom" margin.
+    this.transcriptList.addEventListener('scroll', () => {
+      const list = this.transcriptList;
+      this.followTranscript = list.scrollHeight - list.scrollTop - list.clientHeight < 4;
+    }, { passive: true });
     const copy = root.querySelector('#invite-copy');
     copy.addEventListener('click', () => copyText(root.querySelector('#invite-link').value, copy));
   }
@@ -138,18 +145,26 @@ export class CounselorPanel {
     this.transcriptEmpty.hidden = true;
   }
 
-  // Fed by final captions and by `transcript_line` events; the same line may arrive both ways.
+  // One list item per sentence (`line_id`): a sentence grows in place while it is spoken, then closes.
+  // Items stay in the order the sentences began, whichever speaker finished first.
   addTranscript(line) {
-    const key = `${line.participant_id}|${line.utterance_id ?? ''}|${Number(line.start_s ?? 0).toFixed(2)}|${line.text}`;
-    if (this.transcriptKeys.has(key)) return;
-    this.transcriptKeys.add(key);
     const list = this.transcriptList;
-    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    list.append(el('li', { class: 'transcript-line', dataset: { participant: line.participant_id } },
-      el('span', { class: 'transcript-time', text: formatOffset(line.start_s) }),
-      el('strong', { text: ` ${line.name}: ` }),
-      el('span', { text: line.text })));
+    let item = this.transcriptItems.get(line.line_id);
+    if (!item) {
+      item = el('li', { class: 'transcript-line', dataset: { participant: line.participant_id, lineId: String(line.line_id), start: String(line.start_s) } },
+        el('span', { class: 'transcript-time' }), el('strong', {}), el('span', { class: 'transcript-text' }));
+      this.transcriptItems.set(line.line_id, item);
+      let after = list.lastElementChild;
+      while (after && after.dataset.start !== undefined && Number(after.dataset.start) > line.start_s) after = after.previousElementSibling;
+      if (after) after.after(item); else list.prepend(item);
+    }
+    item.querySelector('.transcript-time').textContent = formatOffset(line.start_s);
+    item.querySelector('strong').textContent = ` ${line.name}: `;
+    item.querySelector('.transcript-text').textContent = line.text;
+    item.classList.toggle('transcript-open', !line.closed);
+    if (line.closed) item.removeAttribute('aria-busy'); else item.setAttribute('aria-busy', 'true');
     this.transcriptEmpty.hidden = true;
-    if (stick) list.scrollTop = list.scrollHeight;
+    if (this.followTranscript) list.scrollTop = list.scrollHeight;
   }
+
 }

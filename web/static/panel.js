@@ -358,8 +358,10 @@ export class InsightsPanel {
   // ---------- transcript: markers and jumps ----------
   onTranscriptLine(event) {
     this.learnPerson(event.participant_id, event.name, event.role);
+    // A sentence arrives again as it grows and when it closes: the newest version replaces the old one.
+    const known = this.lines.findIndex((l) => l.line_id === event.line_id);
     const line = { ...event, items: this.findTranscriptItems(event) };
-    this.lines.push(line);
+    if (known >= 0) this.lines[known] = line; else this.lines.push(line);
     if (this.lines.length > 2000) this.lines.splice(0, 500);
     if (event.risk) {
       for (const item of line.items) markRiskLine(item, event.risk);
@@ -370,17 +372,20 @@ export class InsightsPanel {
     }
   }
 
-  // The Transcript tab's list items for this line (it may show a line twice: caption and transcript).
+  // The Transcript tab's list item for this sentence.
   findTranscriptItems(line) {
     const list = document.getElementById('transcript-list');
     if (!list) return [];
-    const items = [...list.querySelectorAll(`li[data-participant="${CSS.escape(line.participant_id ?? '')}"]`)].slice(-30);
-    return items.filter((item) => item.lastElementChild?.textContent?.trim() === String(line.text ?? '').trim());
+    return [...list.querySelectorAll(`li[data-line-id="${CSS.escape(String(line.line_id ?? ''))}"]`)];
   }
 
   // The transcript line a cue refers to: the same speaker's line ending at the cue (text cues), or the
   // one being spoken around the cue's time.
   lineFor(cue) {
+    if (cue.line_id != null) {
+      const exact = this.lines.find((l) => l.line_id === cue.line_id && l.items.some((i) => i.isConnected));
+      if (exact) return exact;
+    }
     const at = Number(cue.at_s);
     if (!isNumber(at)) return null;
     let best = null;
@@ -494,7 +499,7 @@ export class InsightsPanel {
     const lead = String(cue.sentence).split(/:\s*\u201c/)[0];
     const quoteText = evidence.line || (String(cue.sentence).match(/\u201c(.*)\u201d/)?.[1] ?? '');
     const who = this.nameOf(cue.participant_id, cue.name);
-    const showLine = el('button', { type: 'button', class: 'secondary small', dataset: { action: 'show-line', cue: JSON.stringify({ at_s: cue.at_s, participant_id: cue.participant_id }) },
+    const showLine = el('button', { type: 'button', class: 'secondary small', dataset: { action: 'show-line', cue: JSON.stringify({ at_s: cue.at_s, participant_id: cue.participant_id, line_id: cue.line_id ?? null }) },
       onclick: () => this.showLine(cue), text: 'Show in transcript' });
     showLine.hidden = !this.lineFor(cue);
     const banner = el('div', { class: 'insight-alert', id, role: 'alert', dataset: { participant: cue.participant_id ?? '' } },
@@ -531,7 +536,9 @@ function bar(share) {
 }
 
 function markRiskLine(item, risk) {
-  if (item.classList.contains('line-noted')) return;
+  if (item.classList.contains('line-urgent') || (item.classList.contains('line-noted') && risk !== 'urgent')) return;
+  item.querySelector('.line-marker')?.remove();
+  item.classList.remove('line-notice');
   item.classList.add('line-noted', `line-${risk === 'urgent' ? 'urgent' : 'notice'}`);
   item.prepend(el('span', { class: 'line-marker', title: risk === 'urgent' ? 'Urgent alert on this line' : 'A cue noted this line' },
     el('span', { 'aria-hidden': 'true', text: risk === 'urgent' ? '!' : '•' }),

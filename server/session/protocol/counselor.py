@@ -67,17 +67,20 @@ class UplinkState(CounselorEvent):
 
 
 class TranscriptLine(CounselorEvent):
-    """A final caption line, with its tone, risk level and (counselor lines) listening act."""
+    """A sentence of the transcript as it grows (the same ``line_id`` again, with more words) and when it
+    is finished (``closed``: with its tone and, for the counselor's own sentences, the listening act);
+    ``risk`` may come while it is still spoken (an urgent alert does not wait for the end)."""
 
-    cadence: ClassVar[str] = "per final line"
+    cadence: ClassVar[str] = "as each sentence grows and when it ends"
     kind: Literal["transcript_line"] = "transcript_line"
+    line_id: int = Field(description="the stored sentence: later events for it replace its text")
     participant_id: str
     name: str
     role: Role
-    utterance_id: int
     text: str
     start_s: float
     end_s: float
+    closed: bool = Field(description="the sentence is finished; its text changes no more (until revised)")
     sentiment: float | None
     risk: Literal["notice", "urgent"] | None
     counselor_act: Literal["open_question", "closed_question", "reflection", "other"] | None
@@ -91,6 +94,7 @@ class CueView(BaseModel):
     severity: Severity
     sentence: str
     evidence: dict[str, Any]
+    line_id: int | None = Field(default=None, description="the transcript sentence it is about (text cues)")
 
 
 class CueRaised(CounselorEvent):
@@ -110,9 +114,9 @@ class Alert(CounselorEvent):
 
 
 class SentimentPoint(CounselorEvent):
-    """The tone of one final line, for the panel's trend chart."""
+    """The tone of one finished sentence, for the panel's trend chart."""
 
-    cadence: ClassVar[str] = "per final line"
+    cadence: ClassVar[str] = "per finished sentence"
     kind: Literal["sentiment"] = "sentiment"
     participant_id: str
     at_s: float

@@ -1,0 +1,203 @@
+"""What a session's speakers say, as sentences: the record, the counselor's transcript and the text cues.
+
+Caption finals settle a few words at a time for the screen; ``SessionTranscript`` joins each speaker's
+finals into sentences (``analysis.sentences``) and keeps one stored row per sentence, written as the
+sentence grows (so a crash loses at most the words still being spoken) and finished when it ends. The
+counselor's transcript shows the same sentences, growing in place. Text cues judge sentences: tone,
+counselor acts and crisis language when a sentence ends, and crisis language also while it is spoken
+(across caption cuts), so an urgent alert does not wait for the end of the sentence.
+
+One instance per session, fed every speaker's finals in the order the caption streams produce them.
+Storage happens in the caller's turn (before the caption is shown); cue work runs after it, in order, so
+a caption is never held up by the cue thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Literal
+
+from analysis.events import CaptionFinal, CaptionPartial
+from analysis.sentences import Sentence, SentenceAssembler, SentenceEvent, SentenceProgress, SentenceSettings
+from analysis.words import LineAnalysis
+from server.live.cues import SessionCues
+from server.records.recorder import Recorder
+from server.session.delivery import deliver
+from server.session.effects import ToCounselors
+from server.session.model import Session
+from server.session.participant import Participant
+from server.session.protocol.counselor import TranscriptLine
+from server.session.states import Role
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, int]  # (caption stream id, sentence id)
+KEPT_SENTENCES = 200  # line ids remembered per session (for growth and early alerts of recent sentences)
+EARLY_CHECKS_QUEUED_MAX = 20  # cue jobs waiting beyond which a partial's early crisis check is skipped
+
+
+class SessionTranscript:
+    def __init__(
+        self,
+        session: Session,
+        recorder: Recorder,
+        cues: SessionCues,
+        settings: SentenceSettings | None = None,
+    ) -> None:
+        self.session = session
+        self._recorder = recorder
+        self._cues = cues
+        self._assembler = SentenceAssembler(settings)
+        self._speakers: dict[str, Participant] = {}  # stream id -> participant
+        self._lines: OrderedDict[tuple[str, int], int] = OrderedDict()  # (stream, sentence id) -> line id
+        self._alerted: set[Key] = set()  # open sentences already marked urgent
+        self._progress: dict[Key, SentenceProgress] = {}  # open sentences as last shown
+        self._last_stable: dict[str, str] = {}  # per caption stream, the stable words last checked
+        self._closed = False
+        self._store_lock = asyncio.Lock()
+        # Unbounded only for what must not be lost (finished sentences, one per sentence); the early checks
+        # of partials are shed past EARLY_CHECKS_QUEUED_MAX.
+        self._work: asyncio.Queue[Callable[[], Coroutine[Any, Any, None]] | None] = asyncio.Queue()
+        self._worker = asyncio.create_task(self._run(), name=f"transcript {session.id}")
+
+    # --- input ----------------------------------------------------------------------------------------
+    async def final(self, participant: Participant, final: CaptionFinal) -> None:
+        """A caption final of ``participant``: stored as part of its sentence before anyone sees it."""
+        self._speakers[final.stream_id] = participant
+        self._cues.caption_final(participant, final)
+        async with self._store_lock:
+            await self._store(self._assembler.feed(final))
+
+    def partial(self, participant: Participant, partial: CaptionPartial) -> None:
+        """A caption partial: its stable words (they will not change) follow the speaker's open sentence,
+        so crisis words are checked about a second after they are said, before they settle into a final.
+        Skipped, never queued without bound, when the cue thread is behind: the final check follows."""
+        stable = partial.stable_text.strip()
+        if participant.role is not Role.CLIENT or not stable or self._closed:
+            return
+        if self._last_stable.get(partial.stream_id) == stable or self._work.qsize() >= EARLY_CHECKS_QUEUED_MAX:
+            return
+        self._last_stable[partial.stream_id] = stable
+        self._speakers[partial.stream_id] = participant
+        sentence = self._assembler.open_sentence(partial.stream_id)
+        key = (partial.stream_id, sentence.sentence_id) if sentence is not None else None
+        text = f"{sentence.text} {stable}" if sentence is not None else stable
+        line_id = self._lines.get(key) if key is not None else None
+        self._work.put_nowait(functools.partial(self._check_spoken, participant, text, partial.at_s, key, line_id))
+
+    async def advance(self, now_s: float, settled_until_s: Mapping[str, float]) -> None:
+        """Time passed: end the sentences of speakers who paused (``settled_until_s``: per caption stream,
+        the time up to which its speech is settled)."""
+        async with self._store_lock:
+            await self._store(self._assembler.advance(now_s, settled_until_s))
+
+    async def end_stream(self, stream_id: str, now_s: float) -> None:
+        """A speaker's caption stream stopped (uplink closed, session ended): their sentence is finished."""
+        async with self._store_lock:
+            await self._store(self._assembler.end_stream(stream_id, now_s))
+
+    async def close(self) -> None:
+        """Finishes the cue work already queued, then stops."""
+        self._closed = True
+        await self._work.put(None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker
+
+    # --- internals ------------------------------------------------------------------------------------
+    async def _store(self, events: list[SentenceEvent]) -> None:
+        for event in events:
+            participant = self._speakers.get(event.stream_id)
+            if participant is None:
+                continue
+            key = (event.stream_id, event.sentence_id)
+            line_id = self._lines.get(key)
+            if line_id is None:
+                line_id = await self._recorder.sentence_started(
+                    self.session, participant, event.start_s, event.end_s, event.text, event.words
+                )
+                if line_id is None:
+                    continue
+                self._lines[key] = line_id
+                while len(self._lines) > KEPT_SENTENCES:
+                    old, _ = self._lines.popitem(last=False)
+                    self._alerted.discard(old)
+                    self._progress.pop(old, None)
+            else:
+                await self._recorder.sentence_grew(
+                    self.session, line_id, event.start_s, event.end_s, event.text, event.words
+                )
+            if isinstance(event, Sentence):
+                await self._work.put(functools.partial(self._finished, participant, event, key, line_id))
+            else:
+                self._progress[key] = event
+                self._show(participant, event, line_id, None, alerted=key in self._alerted)
+                if participant.role is Role.CLIENT and key not in self._alerted:
+                    await self._work.put(
+                        functools.partial(self._check_spoken, participant, event.text, event.at_s, key, line_id)
+                    )
+
+    async def _check_spoken(
+        self, participant: Participant, text: str, at_s: float, key: Key | None, line_id: int | None
+    ) -> None:
+        if key is not None and key in self._alerted:
+            return
+        if not await self._cues.open_sentence(participant, text, at_s, line_id) or key is None:
+            return
+        self._alerted.add(key)
+        progress = self._progress.get(key)
+        if progress is not None and line_id is not None:
+            self._show(participant, progress, line_id, None, alerted=True)  # marked in the transcript now
+
+    async def _finished(self, participant: Participant, event: Sentence, key: Key, line_id: int) -> None:
+        self._progress.pop(key, None)
+        analysis = await self._cues.sentence(participant, event.text, event.end_s, line_id)
+        self._show(participant, event, line_id, analysis, alerted=key in self._alerted)
+
+    def _show(
+        self,
+        participant: Participant,
+        event: SentenceEvent,
+        line_id: int,
+        analysis: LineAnalysis | None,
+        *,
+        alerted: bool = False,
+    ) -> None:
+        """Sends the sentence to the counselors' transcript. ``alerted``: an urgent alert was raised on it
+        while it was spoken (the finished sentence's own analysis says so then too)."""
+        risk = analysis.risk if analysis is not None else None
+        act = analysis.counselor_act if analysis is not None else None
+        level: Literal["notice", "urgent"] | None = None
+        if alerted or (risk is not None and risk.level.value == "urgent"):
+            level = "urgent"
+        elif risk is not None:
+            level = "notice"
+        line = TranscriptLine(
+            line_id=line_id,
+            participant_id=participant.id,
+            name=participant.name,
+            role=participant.role,
+            text=event.text,
+            start_s=round(event.start_s, 3),
+            end_s=round(event.end_s, 3),
+            closed=analysis is not None,
+            sentiment=round(analysis.sentiment, 3) if analysis is not None else None,
+            risk=level,
+            counselor_act=act.value if act is not None else None,
+        )
+        deliver(self.session, [ToCounselors(line)])
+        log.debug("session %s participant %s sentence %s: %s", self.session.id, participant.id, line_id, event.text)
+
+    async def _run(self) -> None:
+        while True:
+            job = await self._work.get()
+            if job is None:
+                return
+            try:
+                await job()
+            except Exception:
+                log.exception("session %s: a text cue failed", self.session.id)
