@@ -4,7 +4,10 @@ Caption finals settle a few words at a time so the screen keeps up with the spea
 them is fragmented ("Sam: all the arts and" / "Sam: crafts"). ``SentenceAssembler`` joins each
 speaker's settled words into sentences and says which finals each sentence is made of. A sentence ends
 
-* at Whisper's sentence punctuation (``.``, ``?``, ``!``, ``…``; not after "Mr.", "e.g." and the like),
+* at Whisper's sentence punctuation (``.``, ``?``, ``!``; not after "Mr.", "e.g." and the like; not at a
+  trailing "..." or "…": Whisper writes it where the audio it heard stopped mid-sentence, a caption cut at
+  a pause, and the sentence goes on with the next final, without the dots; nor at a full stop after a
+  word no English sentence ends with, "to." "the." "and.", which is the cut's too),
 * at a pause: the speaker's next settled word starts ``pause_s`` or more after the last one; or, when
   no word comes, ``advance`` learns that the speaker's speech is settled ``pause_s`` past the last word
   (without that knowledge it waits ``pause_s + settle_lag_s``: finals arrive a second or more after the
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from analysis.events import CaptionFinal, TimedWord
@@ -39,6 +42,15 @@ _ABBREVIATIONS = frozenset({
     "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "jr.", "sr.", "vs.", "etc.", "e.g.", "i.e.", "a.m.", "p.m.",
     "u.s.", "no.", "mt.", "ft.", "approx.",
 })
+_TRAILING_OFF = re.compile(r"(\.\.\.|…)[\"')\]]*$")
+# Whisper ends every decode it believes complete with a full stop, also where a pause cut a sentence
+# ("but I would never want to." / "hurt myself"). After these words an English sentence goes on, so a
+# full stop on them is the cut's, not the speaker's; the sentence ends at the next pause instead.
+_DANGLING = frozenset({
+    "a", "an", "the", "and", "but", "or", "nor", "because", "of", "to", "my", "your", "our", "their",
+    "with", "from", "into", "if", "than",
+})
+_CUT_STOP = re.compile(r"\.[\"')\]]*$")
 _SOFT_BREAK = re.compile(r"[,;:\u2014-]$")
 
 
@@ -111,9 +123,25 @@ def join_words(words: tuple[TimedWord, ...] | list[TimedWord]) -> str:
 def ends_sentence(word: str) -> bool:
     """Whether Whisper's word closes a sentence ("end." "why?" "so…"), abbreviations excepted."""
     text = word.strip()
-    if not _SENTENCE_END.search(text):
+    if not _SENTENCE_END.search(text) or _left_open(text):
         return False
     return text.lower().strip("\"')]") not in _ABBREVIATIONS
+
+
+def _left_open(word: str) -> bool:
+    """Punctuation that Whisper put where the audio stopped, not where the sentence did."""
+    if _TRAILING_OFF.search(word):
+        return True
+    return bool(_CUT_STOP.search(word)) and _CUT_STOP.sub("", word).lower() in _DANGLING
+
+
+def without_cut_punctuation(word: str) -> str:
+    """``word`` without the dots or the full stop that ``ends_sentence`` did not take as a sentence end."""
+    if _TRAILING_OFF.search(word):
+        return _TRAILING_OFF.sub("", word) or word
+    if _left_open(word):
+        return _CUT_STOP.sub("", word) or word
+    return word
 
 
 @dataclass(slots=True)
@@ -163,6 +191,9 @@ class SentenceAssembler:
             sentence = self._open.get(stream) or self._start(stream)
             if not sentence.finals or sentence.finals[-1] != index:
                 sentence.finals.append(index)
+            if sentence.words and _left_open(sentence.words[-1].text):
+                last = sentence.words[-1]
+                sentence.words[-1] = replace(last, text=without_cut_punctuation(last.text))
             sentence.words.append(word)
             progressed = True
             if ends_sentence(word.text) and len(sentence.words) >= self.settings.min_words:

@@ -27,6 +27,7 @@ mapping of arrays (the server reads analysis/models/text_cues.npz). Pure: no I/O
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -303,6 +304,40 @@ class CrisisJudgement:
 
 
 MODEL_RULE = "model"
+WINDOW_WORDS_BEFORE = 10
+WINDOW_WORDS_AFTER = 6
+_SEVERAL_SENTENCES = re.compile(r"[.?!…]+[\"')\]]*\s+\S")
+_VERDICT_RANK = {
+    Verdict.NONE: 0, Verdict.SET_ASIDE: 1, Verdict.MODEL_NOTICE: 2, Verdict.NOTICE: 2, Verdict.DEMOTED: 2,
+    Verdict.URGENT: 3,
+}
+
+
+def phrase_window(text: str, phrase: str, context: Sequence[str] = ()) -> str | None:
+    """The words around a rule's phrase: up to ten before it (reaching back into the speaker's previous
+    sentence when the phrase opens this one: "I just want to." "End it all.") and six after. None when
+    that is the whole sentence anyway, and None for text of several sentences (a post, a paragraph):
+    the window is for one spoken sentence, and on written posts it was measured to raise false urgent
+    alerts on stress posts (0.2 % to 2.4 % on the development part)."""
+    if _SEVERAL_SENTENCES.search(text.strip()):
+        return None
+    at = text.lower().rfind(phrase.lower()) if phrase else -1
+    if at < 0:
+        return None
+    before = text[:at].split()
+    after = text[at + len(phrase):].split()
+    if len(before) <= WINDOW_WORDS_BEFORE and len(after) <= WINDOW_WORDS_AFTER:
+        if len(before) >= WINDOW_WORDS_BEFORE // 2 or not context:
+            return None
+    head = before[-WINDOW_WORDS_BEFORE:]
+    if len(head) < WINDOW_WORDS_BEFORE and context:
+        head = context[-1].split()[-(WINDOW_WORDS_BEFORE - len(head)):] + head
+    tail_end = at + len(phrase)
+    for n, word in enumerate(re.finditer(r"\S+", text[tail_end:])):
+        if n == WINDOW_WORDS_AFTER:
+            break
+        tail_end = at + len(phrase) + word.end()
+    return " ".join([*head, text[at:tail_end]])
 
 
 def judge_crisis(
@@ -364,11 +399,29 @@ class TextCueJudge:
         self._last_client: tuple[str, FloatArray] | None = None
 
     def assess_client_line(self, text: str, context: Sequence[str] = ()) -> CrisisJudgement:
+        """The vote on a client's sentence, and, when a rule matched inside a long sentence, on the words
+        around the match too (``phrase_window``): the heads were fitted on lines of post length, and in a
+        40-word spoken sentence the words far from the phrase dilute what the model sees. The more
+        serious of the two stands."""
         rules = self.detector.assess(text, context)
         embedding = self.encoder.encode([text])[0]
         self._last_client = (text, embedding)
         p = float(self.model.crisis.predict_proba(crisis_features(embedding, text, rules))[0, 1])
-        return judge_crisis(text, rules, p, self.model.thresholds)
+        judgement = judge_crisis(text, rules, p, self.model.thresholds)
+        if rules is None or judgement.verdict is Verdict.URGENT:
+            return judgement
+        window = phrase_window(text, rules.phrase, context)
+        if window is None:
+            return judgement
+        window_rules = self.detector.assess(window, context)
+        if window_rules is None:
+            return judgement
+        window_embedding = self.encoder.encode([window])[0]
+        pw = float(self.model.crisis.predict_proba(crisis_features(window_embedding, window, window_rules))[0, 1])
+        in_window = judge_crisis(window, window_rules, pw, self.model.thresholds)
+        if _VERDICT_RANK[in_window.verdict] > _VERDICT_RANK[judgement.verdict]:
+            return dataclasses.replace(in_window, reason=f"{in_window.reason}, in the words around it")
+        return judgement
 
     def note_client_line(self, text: str, embedding: FloatArray | None = None) -> None:
         """Remember a client turn that was not assessed (e.g. an empty one) as the context for the next act."""

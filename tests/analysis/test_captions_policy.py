@@ -234,7 +234,7 @@ def test_partials_ask_for_a_short_encoder_window_and_finals_for_whisper_s_full_o
 
 
 def test_prompt_is_this_utterances_settled_text_before_the_trimmed_buffer() -> None:
-    first = ScriptedSpeech(["hello", "there", "my", "friend"], start_s=1.0)
+    first = ScriptedSpeech(["hello", "there", "my", "friend."], start_s=1.0)  # a finished sentence
     long_talk = ScriptedSpeech([f"word{i}" for i in range(60)], start_s=3.8)  # after a 1.2 s pause
     total = 30.0
     vad = [max(p) for p in zip(first.vad(total), long_talk.vad(total), strict=True)]
@@ -254,6 +254,29 @@ def test_prompt_is_this_utterances_settled_text_before_the_trimmed_buffer() -> N
         last = int(words[-1].removeprefix("word"))
         assert abs((3.8 + last * 0.4 + 0.35) - r.start_s) < 0.5
     assert " ".join(e.text for e in finals(events)).split() == first.words + long_talk.words
+
+
+def test_an_utterance_that_goes_on_with_an_unfinished_sentence_is_prompted_with_it() -> None:
+    # "I just want to" / 0.6 s pause / "end it all": without the sentence as prompt, Whisper heard "And".
+    def prompts_after(first_words: list[str], pause_s: float) -> list[str]:
+        first = ScriptedSpeech(first_words, start_s=1.0)
+        second_start = 1.0 + len(first_words) * 0.4 - 0.05 + pause_s
+        second = ScriptedSpeech(["end", "it", "all."], start_s=second_start)
+        total = second_start + 4.0
+        vad = [max(p) for p in zip(first.vad(total), second.vad(total), strict=True)]
+
+        def decode(req: DecodeRequest) -> TranscriptionResult:
+            return first(req) if req.start_s < second_start - 0.35 else second(req)
+
+        _, requests = drive(CaptionPolicy("s"), int(total * SAMPLE_RATE), vad, decode, 0.3)
+        return [r.prompt for r in requests if r.start_s >= second_start - 0.35]
+
+    carried = prompts_after(["I", "just", "want", "to"], pause_s=0.6)
+    assert carried and all(p == "I just want to" for p in carried), carried
+    # Whisper's full stop where the pause cut "to" is the cut's: the sentence goes on
+    assert set(prompts_after(["I", "just", "want", "to."], pause_s=0.6)) == {"I just want to"}
+    assert set(prompts_after(["I", "just", "want", "it."], pause_s=0.6)) == {""}  # that sentence was finished
+    assert set(prompts_after(["I", "just", "want", "to"], pause_s=2.0)) == {""}  # a pause ends it
 
 
 def test_stock_phrases_in_the_trailing_silence_are_dropped() -> None:

@@ -92,6 +92,32 @@ def test_a_crisis_phrase_split_by_caption_cuts_is_one_sentence() -> None:
     assert progress[0].text == "I would never"
 
 
+def test_whispers_trailing_dots_at_a_caption_cut_do_not_end_the_sentence() -> None:
+    # Measured on the spoken test clip: Whisper writes "want to..." where a 0.6 s pause cut the audio.
+    a = SentenceAssembler()
+    out = feed_all(a, [
+        line("c", [("I", 0.0, 0.2), ("just", 0.2, 0.4), ("want", 0.4, 0.6), ("to...", 0.6, 0.8)]),
+        line("c", [("end", 1.4, 1.6), ("it", 1.6, 1.7), ("all.", 1.7, 2.0)]),
+    ])
+    assert [s.text for s in sentences(out)] == ["I just want to end it all."]
+    assert not ends_sentence("to...") and not ends_sentence("so\u2026") and ends_sentence("all.")
+    # the full stop Whisper puts at a cut after "to" does not end the sentence either
+    c = SentenceAssembler()
+    out = feed_all(c, [
+        line("c", [("I", 0.0, 0.2), ("would", 0.2, 0.4), ("never", 0.4, 0.6), ("want", 0.6, 0.7), ("to.", 0.7, 0.8)]),
+        line("c", [("hurt", 1.4, 1.6), ("myself.", 1.6, 2.0)]),
+    ])
+    assert [s.text for s in sentences(out)] == ["I would never want to hurt myself."]
+    assert ends_sentence("myself.") and not ends_sentence("the.") and ends_sentence("Okay.")
+    # after a real pause the dots stay: the speaker trailed off
+    b = SentenceAssembler()
+    out = feed_all(b, [
+        line("c", [("I", 0.0, 0.2), ("just", 0.2, 0.4), ("wonder...", 0.4, 0.8)]),
+        line("c", [("Anyway.", 3.0, 3.5)]),
+    ])
+    assert [s.text for s in sentences(out)] == ["I just wonder...", "Anyway."]
+
+
 def test_a_final_holding_the_end_of_one_sentence_and_the_start_of_the_next_belongs_to_both() -> None:
     a = SentenceAssembler()
     out = feed_all(a, [
