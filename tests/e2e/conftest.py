@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from .flows import COUNSELOR_EMAIL, COUNSELOR_PASSWORD
-from .media import face_then_empty_y4m, to_wav, to_y4m
+from .media import face_then_empty_y4m, joined_wav, to_wav, to_y4m
 
 # expect() has its own 5 s default; on a loaded 2-core CI machine a page step can take longer (these are
 # not timing tests: bounds that matter are asserted explicitly).
@@ -39,6 +39,11 @@ PERSONAS: dict[str, tuple[Path, Path]] = {
 }
 
 AWAY_FACE_S, AWAY_EMPTY_S = 6.0, 5.0
+
+# A client who says one whole sentence after another (LJ Speech, one reader; each file one sentence), with
+# a breath between them: what the transcript's sentence rows and the exports are tested on.
+SENTENCE_CLIPS = [DATA / "ljspeech_subset" / "wavs" / f"LJ001-{n}.flac" for n in ("0009", "0017", "0025")]
+SENTENCE_PAUSE_S = 1.2
 
 # Records the type (and counselor event kind) of every WebSocket message a page receives, before any
 # page script runs, so a test can prove what a page was never sent.
@@ -86,6 +91,8 @@ def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pat
     # A client who leaves the camera's view now and then: the face for 6 s, nobody for 5 s, looped.
     out["client_away"] = (out["client"][0], face_then_empty_y4m(
         PERSONAS["client"][1], folder / "client_away.y4m", face_s=AWAY_FACE_S, empty_s=AWAY_EMPTY_S))
+    out["client_sentences"] = (joined_wav(SENTENCE_CLIPS, folder / "client_sentences.wav", pause_s=SENTENCE_PAUSE_S),
+                               out["client"][1])
     return out
 
 

@@ -196,10 +196,10 @@ class Call:
 
 
 def two_party_call(open_browser: Callable[..., Page], *, client_agrees: bool = True,
-                   counselor_captioned: bool = False) -> Call:
+                   counselor_captioned: bool = False, client_persona: str = "client") -> Call:
     """Dr. Rivera opens a room, Sam joins through the invite link and is admitted; media flows."""
     counselor = open_browser("counselor")
-    client = open_browser("client")
+    client = open_browser(client_persona)
     links = start_session(counselor)
     counselor_opens_room(counselor, links, "Dr. Rivera", caption_self=counselor_captioned)
     client_joins(client, links, "Sam", agree=client_agrees)
@@ -234,3 +234,23 @@ def insight_card(counselor: Page, participant: str) -> Any:
 
 def tone_points(counselor: Page, participant: str) -> int:
     return int(counselor.locator(f'.tone-chart[data-participant="{participant}"] [data-point]').count())
+
+
+# --- messages handed straight to a page's own message handler (exact timing, no speech needed) ---------
+
+INJECT_JS = """
+(messages) => {
+  for (const detail of messages) window.attuneDebug.app.signaling.dispatchEvent(new CustomEvent('message', { detail }));
+}
+"""
+
+
+def inject(page: Page, messages: list[dict[str, Any]]) -> None:
+    page.evaluate(INJECT_JS, messages)
+
+
+def caption_message(kind: str, text: str, *, utterance: int, start: float, end: float | None = None,
+                    stable: str = "", name: str = "Sam", pid: str = "p-test01") -> dict[str, Any]:
+    """A ``caption`` message as the server sends it (docs/protocol.md)."""
+    return {"type": "caption", "participant_id": pid, "name": name, "utterance_id": utterance, "kind": kind,
+            "text": text, "stable": stable, "start_s": start, "end_s": start + 2 if end is None else end}

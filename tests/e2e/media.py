@@ -15,8 +15,7 @@ import numpy as np
 WAV_RATE = 48_000
 
 
-def to_wav(source: Path, target: Path, *, max_seconds: float | None = None) -> Path:
-    """Decode any audio file to 48 kHz mono 16-bit PCM WAV."""
+def _decode_pcm(source: Path) -> np.ndarray:
     resampler = av.AudioResampler(format="s16", layout="mono", rate=WAV_RATE)
     chunks: list[np.ndarray] = []
     with av.open(str(source)) as container:
@@ -26,9 +25,28 @@ def to_wav(source: Path, target: Path, *, max_seconds: float | None = None) -> P
                 chunks.append(out.to_ndarray().reshape(-1))
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray().reshape(-1))
-    pcm = np.concatenate(chunks).astype("<i2")
+    return np.concatenate(chunks).astype("<i2")
+
+
+def to_wav(source: Path, target: Path, *, max_seconds: float | None = None) -> Path:
+    """Decode any audio file to 48 kHz mono 16-bit PCM WAV."""
+    pcm = _decode_pcm(source)
     if max_seconds is not None:
         pcm = pcm[: int(max_seconds * WAV_RATE)]
+    return _write_wav(pcm, target)
+
+
+def joined_wav(sources: list[Path], target: Path, *, pause_s: float) -> Path:
+    """Several recordings one after another, each followed by ``pause_s`` of silence (a speaker who says
+    one sentence after another), as one 48 kHz mono WAV."""
+    silence = np.zeros(int(pause_s * WAV_RATE), dtype="<i2")
+    parts: list[np.ndarray] = []
+    for source in sources:
+        parts += [_decode_pcm(source), silence]
+    return _write_wav(np.concatenate(parts), target)
+
+
+def _write_wav(pcm: np.ndarray, target: Path) -> Path:
     with wave.open(str(target), "wb") as out_file:
         out_file.setnchannels(1)
         out_file.setsampwidth(2)

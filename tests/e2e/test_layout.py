@@ -74,7 +74,12 @@ def test_laptop_call_layout_for_the_client(open_browser: BrowserFactory, screens
     # The video keeps its size while captions fill in.
     before = box(client, "#video-grid")["height"]
     client.evaluate(INJECT_JS, [final(i) for i in range(12)])
-    expect(client.locator("#captions-log .caption-line")).to_have_count(12)
+    # What this test injected, whatever else arrives: the real captions of the client's fake microphone
+    # come under the client's own id, in turns of their own (which may split p-test01's turn in two).
+    injected = client.locator('#captions-log .caption-turn[data-participant="p-test01"]')
+    expect(injected.locator(".caption-final")).to_have_count(12)
+    expect(injected.first).to_contain_text("Sam: This is caption line number 0,")
+    expect(injected.last).to_contain_text("This is caption line number 11, long enough to be a real sentence.")
     after = box(client, "#video-grid")["height"]
     assert abs(after - before) <= 1, f"the video changed height from {before} to {after} as captions arrived"
     client.screenshot(path=screenshot_dir / "layout-client-laptop-captions.png")

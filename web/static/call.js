@@ -369,7 +369,7 @@ function initCallUi() {
   captionView = new CaptionView({
     root: $('#captions'),
     log: $('#captions-log'),
-    live: $('#captions-live'),
+    jump: $('#captions-jump'),
     toggle: $('#captions-toggle'),
     smaller: $('#font-smaller'),
     larger: $('#font-larger'),
