@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial, TimedWord
-from analysis.sentences import ends_sentence, without_cut_punctuation
+from analysis.sentences import cut_mid_sentence, ends_sentence, without_cut_punctuation
 
 SAMPLE_RATE = 16000
 VAD_WINDOW_SAMPLES = 512
@@ -195,8 +195,8 @@ class CaptionPolicySettings:
     prompt_chars: int = 120
     # A pause inside a sentence ("I just want to ... end it all") closes the utterance, and Whisper,
     # hearing "end" with no context, writes "And". A new utterance that starts within this long after
-    # the speaker's previous words, while their sentence is unfinished (no closing punctuation, or
-    # Whisper's trailing "..."), is prompted with that unfinished sentence. Measured from Whisper's end
+    # the speaker's previous words, when those were cut mid-sentence (Whisper's trailing "...", or a word
+    # like "to" or "the" last), is prompted with that unfinished sentence. Measured from Whisper's end
     # of the last word, which comes early: a 0.8 s pause in the spoken test clip measured 1.08 s.
     carry_prompt_gap_s: float = 1.5
     speech_margin_s: float = 0.15  # words starting this long after the last VAD speech are not trusted
@@ -531,7 +531,10 @@ class CaptionPolicy:
         history = [w for w in self._history if w.end_s <= speech_start_s + 0.05]  # not this utterance's own
         if not history or speech_start_s - history[-1].end_s > self.settings.carry_prompt_gap_s:
             return []
-        if ends_sentence(history[-1].text):
+        # Only where the words say the sentence was cut: a sentence merely lacking its full stop ("as
+        # little in") is not enough, since a prompt without punctuation makes Whisper drop its own
+        # (measured on the development set: "...profits reports are expected").
+        if not cut_mid_sentence(history[-1].text):
             return []
         start = len(history)
         while start > 0 and not ends_sentence(history[start - 1].text):

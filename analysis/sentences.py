@@ -135,6 +135,15 @@ def _left_open(word: str) -> bool:
     return bool(_CUT_STOP.search(word)) and _CUT_STOP.sub("", word).lower() in _DANGLING
 
 
+def cut_mid_sentence(word: str) -> bool:
+    """Whether speech that stopped after ``word`` stopped mid-sentence: Whisper's trailing dots, or a word
+    no English sentence ends with ("to", "the", "and"), with or without the full stop of the cut."""
+    if _TRAILING_OFF.search(word):
+        return True
+    bare = _CUT_STOP.sub("", word.strip()).lower()
+    return bare in _DANGLING
+
+
 def without_cut_punctuation(word: str) -> str:
     """``word`` without the dots or the full stop that ``ends_sentence`` did not take as a sentence end."""
     if _TRAILING_OFF.search(word):
