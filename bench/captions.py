@@ -20,7 +20,9 @@ which includes the offline model), ``dropped_audio_s``. WER is computed after ``
 The stored record is made of sentences, not caption finals: each lane's finals (as the client received
 them) are fed through ``analysis.sentences.SentenceAssembler`` as the server will, and the report adds
 ``words_per_final`` / ``words_per_sentence`` (medians), ``sentences`` (count) and ``wer_sentences`` (the
-stored sentences against the reference). Over the WebSocket a final carries its span but not its word
+sentences of the first pass against the reference); on the WebRTC path also ``wer_stored``: the
+counselor's transcript as the server stored it, after the second pass over each finished turn.
+Over the WebSocket a final carries its span but not its word
 times, so the bench spreads a final's words evenly over its span (pauses between finals are exact).
 """
 
@@ -86,6 +88,8 @@ class LaneLog:
     audio_s: float = 0.0
     dropped_s: float = 0.0
     starts_s: list[float] = field(default_factory=list)  # where each clip starts in the lane's audio
+    # the counselor's transcript as the server stored it (second pass included): line id -> (start_s, text)
+    stored: dict[int, tuple[float, str]] = field(default_factory=dict)
 
 
 def prepare(items: list[ManifestItem], transcriber: WhisperTranscriber) -> list[Prepared]:
@@ -283,6 +287,9 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
                     if data.get("type") == "caption":
                         lane.events.append((clock(), data["kind"], float(data["start_s"]), data["text"],
                                             float(data["end_s"]), int(data["utterance_id"])))
+                    elif data.get("type") == "counselor" and data["event"]["kind"] == "transcript_line":
+                        line = data["event"]
+                        lane.stored[int(line["line_id"])] = (float(line["start_s"]), str(line["text"]))
 
             reader = asyncio.create_task(read())
             await track.finished.wait()
@@ -293,6 +300,10 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
             async with asyncio.timeout(900):  # a loaded machine may leave decodes queued
                 while (session.id, participant.id) in app[LIVE].streams:  # noqa: ASYNC110
                     await asyncio.sleep(0.1)
+                transcript = app[LIVE].transcripts.get(session.id)
+                if transcript is not None:  # the last turn's second pass
+                    await asyncio.sleep(0.6)
+                    await transcript.revisions_done()
             await asyncio.sleep(0.5)
             reader.cancel()
         await pc.close()
@@ -308,6 +319,8 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
         logs = await asyncio.gather(*(lane_with_own_login(i, c) for i, c in enumerate(lanes)))
         pool = app[LIVE].pool
         metrics: dict[str, float] = pool.snapshot() if pool is not None else {}
+        turns = app[LIVE].revisions
+        metrics.update({f"turns_{k}": float(getattr(turns, k)) for k in ("revised", "unchanged", "refused", "skipped")})
     finally:
         await runner.cleanup()
     return list(logs), metrics
@@ -362,6 +375,7 @@ def score(lanes: list[list[Prepared]], logs: list[LaneLog]) -> list[dict[str, An
             lo, hi = bounds[i], bounds[i + 1]
             mine = [e for e in log_.events if lo - 0.2 <= e[2] < hi - 0.2]
             stored = [st for st in sentences if lo - 0.2 <= st.start_s < hi - 0.2]
+            server_rows = sorted(v for v in log_.stored.values() if lo - 0.2 <= v[0] < hi - 0.2)
             sent = log_.sent_at[i]
             timed = [TimedEvent(kind, 0, text, at - sent) for at, kind, _start, text, _end, _utt in mine]
             partial, final = word_latencies(timed, clip.ref_words)
@@ -372,6 +386,7 @@ def score(lanes: list[list[Prepared]], logs: list[LaneLog]) -> list[dict[str, An
                 "streaming": " ".join(finals_text), "sentences": [st.text for st in stored],
                 "words_per_final": [len(t.split()) for t in finals_text],
                 "words_per_sentence": [len(st.words) for st in stored],
+                "stored": [text for _start, text in server_rows] if log_.stored else None,
                 "partial": partial, "final": final, "audio_s": len(clip.audio) / SAMPLE_RATE,
             })
     return rows
@@ -388,6 +403,11 @@ def sentence_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "words_per_final": median(per_final),
         "words_per_sentence": median(per_sentence),
         "wer_sentences": round(wer([r["reference"] for r in rows], [" ".join(r["sentences"]) for r in rows]), 2),
+        # the server's stored transcript after the second pass over each turn (WebRTC path only)
+        "wer_stored": (
+            round(wer([r["reference"] for r in rows], [" ".join(r["stored"]) for r in rows]), 2)
+            if rows and all(r.get("stored") is not None for r in rows) else None
+        ),
     }
 
 
@@ -462,10 +482,14 @@ def main(argv: list[str] | None = None) -> int:
     path = "direct (CaptionStream + AsrPool)" if args.direct else "WebRTC uplink through the server"
     print_table(f"bench.captions: {path}, split {args.split}, concurrency {args.concurrency}, wall {wall:.0f} s",
                 summary)
-    print(f"\n{'source':<16}{'finals':>8}{'words/final':>13}{'sentences':>11}{'words/sent.':>13}{'WER sent.':>11}")
+    print(f"\n{'source':<16}{'finals':>8}{'words/final':>13}{'sentences':>11}{'words/sent.':>13}{'WER sent.':>11}"
+          f"{'WER stored':>12}")
     for name, s in summary.items():
         print(f"{name:<16}{s['finals']:>8}{s['words_per_final'] or '-':>13}{s['sentences']:>11}"
-              f"{s['words_per_sentence'] or '-':>13}{s['wer_sentences']:>11}")
+              f"{s['words_per_sentence'] or '-':>13}{s['wer_sentences']:>11}{s['wer_stored'] or '-':>12}")
+    if "turns_revised" in metrics:
+        print("second pass over finished turns: " + ", ".join(
+            f"{k.removeprefix('turns_')} {int(v)}" for k, v in metrics.items() if k.startswith("turns_")))
     load = os.getloadavg()
     print(f"load average during the run (1/5/15 min): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
     result = {

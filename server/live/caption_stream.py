@@ -28,6 +28,7 @@ from server.live.asr import AsrPool, StreamingVad, TranscriptionResult
 log = logging.getLogger(__name__)
 
 EventCallback = Callable[[CaptionEvent], Awaitable[None] | None]
+RECENT_AUDIO_S = 32.0  # a turn of up to 24 s plus its padding, with room for the turn to be judged over
 
 
 class CaptionStream:
@@ -58,6 +59,9 @@ class CaptionStream:
         self._max_backlog_samples = int(max_backlog_s * SAMPLE_RATE)
         self._dropped_samples = 0
         self._fed_samples = 0
+        # The last RECENT_AUDIO_S of audio, for the second pass over a finished turn (analysis.revision).
+        self._recent: deque[npt.NDArray[np.int16]] = deque()
+        self._recent_samples = 0
         self._wake = asyncio.Event()
         self._decode: asyncio.Task[TranscriptionResult] | None = None
         self._request: DecodeRequest | None = None
@@ -77,6 +81,10 @@ class CaptionStream:
         self._backlog.append(chunk)
         self._backlog_samples += len(chunk)
         self._fed_samples += len(chunk)
+        self._recent.append(chunk)
+        self._recent_samples += len(chunk)
+        while self._recent_samples - len(self._recent[0]) >= RECENT_AUDIO_S * SAMPLE_RATE:
+            self._recent_samples -= len(self._recent.popleft())
         while self._backlog_samples > self._max_backlog_samples and len(self._backlog) > 1:
             old = self._backlog.popleft()
             self._backlog_samples -= len(old)
@@ -90,6 +98,17 @@ class CaptionStream:
         if self._fed_samples == 0 and not self._backlog:
             self.time_offset_s = start_s
         self.feed(samples)
+
+    def audio_between(self, start_s: float, end_s: float) -> npt.NDArray[np.float32] | None:
+        """The stream's audio from ``start_s`` to ``end_s`` (session seconds) as float32, or None when
+        part of it is no longer (or not yet) kept."""
+        kept_from = self._fed_samples - self._recent_samples
+        first = max(0, round((start_s - self.time_offset_s) * SAMPLE_RATE))  # nothing before the stream began
+        last = min(round((end_s - self.time_offset_s) * SAMPLE_RATE), self._fed_samples)
+        if first < kept_from or last <= first:
+            return None
+        audio = np.concatenate(list(self._recent))[first - kept_from : last - kept_from]
+        return audio.astype(np.float32) / 32768.0
 
     @property
     def settled_until_s(self) -> float:

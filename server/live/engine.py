@@ -20,14 +20,16 @@ import numpy.typing as npt
 from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial, Cue
+from analysis.captions import CaptionPolicySettings, guard_segments
+from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial, Cue, TimedWord
+from analysis.revision import RevisionSettings, TurnToRevise
 from analysis.text_model import TextCueJudge
 from analysis.voice import VoiceSettings
 from server.live.asr import AsrPool, AsrSettings, Transcriber
 from server.live.caption_stream import CaptionStream
 from server.live.cues import SessionCues
 from server.live.text_encoder import make_text_cue_judge_or_none
-from server.live.transcript import SessionTranscript
+from server.live.transcript import RevisionCounts, SessionTranscript
 from server.media.consumers import AudioConsumer, VideoConsumer
 from server.media.uplink import UplinkManager
 from server.records.context import RECORDER
@@ -43,6 +45,8 @@ from server.settings import SETTINGS, Settings
 log = logging.getLogger(__name__)
 
 SENTENCE_TICK_S = 0.5
+REVISION_BEAM_SIZE = 5
+REVISION_PRIORITY = 2  # after every caption decode: a turn's second pass waits until the captions are served
 
 
 def asr_settings(settings: Settings) -> AsrSettings:
@@ -104,6 +108,10 @@ class LiveAnalysis:
         self._video_executor = video_executor
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self._audio: dict[str, CaptionStream] = {}  # stream id -> its stream, kept for the turns' second pass
+        self._revision_settings = RevisionSettings()
+        self.revisions = RevisionCounts()
+        self._guard = CaptionPolicySettings()
 
     def session_cues(self, session: Session) -> SessionCues:
         for sid in [sid for sid, c in self.cues.items() if c.session.ended and not self._streams_of(sid)]:
@@ -114,6 +122,9 @@ class LiveAnalysis:
         cues = self.cues.get(session.id)
         if cues is None:
             voice = VoiceSettings(baseline_speech_s=self.settings.voice_baseline_s)
+            for stream_id in [k for k in self._audio if k.startswith(f"{session.id}/")]:
+                if self._audio[stream_id] not in self.streams.values():
+                    del self._audio[stream_id]
             cues = self.cues[session.id] = SessionCues(
                 session, self._cue_executor, self._video_executor, self._store_cue, voice, self._judge_factory()
             )
@@ -122,7 +133,11 @@ class LiveAnalysis:
     def transcript(self, session: Session) -> SessionTranscript:
         transcript = self.transcripts.get(session.id)
         if transcript is None:
-            transcript = SessionTranscript(session, self.recorder, self.session_cues(session))
+            transcript = SessionTranscript(
+                session, self.recorder, self.session_cues(session),
+                reviser=self._revise_turn if self.pool is not None else None,
+                revision_settings=self._revision_settings, revision_counts=self.revisions,
+            )
             self.transcripts[session.id] = transcript
             if self._ticker is None:
                 self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="sentence pauses")
@@ -138,6 +153,26 @@ class LiveAnalysis:
                     await transcript.advance(transcript.session.clock(), settled)
                 except Exception:
                     log.exception("session %s: ending sentences at a pause failed", sid)
+
+    async def _revise_turn(self, turn: TurnToRevise) -> list[TimedWord] | None:
+        """The turn's audio decoded again as a whole (beam search, Whisper's full window), or None when its
+        audio is gone or the pool is behind (the captions come first)."""
+        stream = self._audio.get(turn.stream_id)
+        pool = self.pool
+        if stream is None or pool is None or pool.queue_depth > 2 * max(1, pool.settings.num_workers):
+            return None
+        start_s, end_s = turn.audio_span(self._revision_settings.pad_s)
+        audio = stream.audio_between(start_s, end_s)
+        if audio is None:
+            return None
+        result = await pool.transcribe(
+            audio, beam_size=REVISION_BEAM_SIZE, stream_id=f"{turn.stream_id}#revision", priority=REVISION_PRIORITY
+        )
+        return [
+            TimedWord(w.text.strip(), start_s + w.start_s, start_s + w.end_s, glued=not w.text[:1].isspace())
+            for w in guard_segments(result, self._guard)
+            if w.text.strip()
+        ]
 
     def _streams_of(self, session_id: str) -> list[CaptionStream]:
         return [stream for (sid, _pid), stream in self.streams.items() if sid == session_id]
@@ -171,6 +206,7 @@ class LiveAnalysis:
 
             stream = CaptionStream(self.pool, f"{session.id}/{participant.id}", on_event)
             self.streams[key] = stream
+            self._audio[stream.stream_id] = stream
 
             async def stream_closed() -> None:
                 self.streams.pop(key, None)
@@ -219,6 +255,14 @@ class LiveAnalysis:
         dropped.add_metric([], sum(s.dropped_s for s in self.streams.values()))
         streams.add_metric([], len(self.streams))
         yield from (backlog, dropped, streams)
+        turns = CounterMetricFamily(
+            "attune_transcript_turns_second_pass",
+            "Finished speaker turns by what their second pass did (skipped: the ASR pool was behind or the audio gone)",
+            labels=["outcome"],
+        )
+        for outcome in ("revised", "unchanged", "refused", "skipped"):
+            turns.add_metric([outcome], float(getattr(self.revisions, outcome)))
+        yield turns
 
 
 class _Tracked:

@@ -7,6 +7,11 @@ counselor's transcript shows the same sentences, growing in place. Text cues jud
 counselor acts and crisis language when a sentence ends, and crisis language also while it is spoken
 (across caption cuts), so an urgent alert does not wait for the end of the sentence.
 
+When a speaker's turn is over, its audio is decoded once more as a whole (``analysis.revision``: Whisper
+does better with the sentences around a word) and the turn's stored sentences take the new words; the
+counselor's transcript shows them, the captions already shown stay. Revisions are the first thing shed
+when the ASR pool is behind: the live captions' words stay then.
+
 One instance per session, fed every speaker's finals in the order the caption streams produce them.
 Storage happens in the caller's turn (before the caption is shown); cue work runs after it, in order, so
 a caption is never held up by the cue thread.
@@ -19,10 +24,11 @@ import contextlib
 import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, Literal
 
-from analysis.events import CaptionFinal, CaptionPartial
+from analysis.events import CaptionFinal, CaptionPartial, TimedWord
+from analysis.revision import RevisionSettings, StoredSentence, TurnToRevise, TurnTracker, revised_sentences
 from analysis.sentences import Sentence, SentenceAssembler, SentenceEvent, SentenceProgress, SentenceSettings
 from analysis.words import LineAnalysis
 from server.live.cues import SessionCues
@@ -39,6 +45,18 @@ log = logging.getLogger(__name__)
 Key = tuple[str, int]  # (caption stream id, sentence id)
 KEPT_SENTENCES = 200  # line ids remembered per session (for growth and early alerts of recent sentences)
 EARLY_CHECKS_QUEUED_MAX = 20  # cue jobs waiting beyond which a partial's early crisis check is skipped
+REVISIONS_QUEUED_MAX = 3  # finished turns waiting for their second pass beyond which a turn keeps its words
+REVISIONS_AT_CLOSE_S = 20.0  # how long the end of a session waits for the last turns' second pass
+
+# Decodes a finished turn again: its words in session seconds, or None (no audio kept, the pool is behind).
+TurnReviser = Callable[[TurnToRevise], Awaitable[Sequence[TimedWord] | None]]
+
+
+class RevisionCounts:
+    """What became of finished turns: revised, unchanged, refused (too unlike the first pass), skipped."""
+
+    def __init__(self) -> None:
+        self.revised = self.unchanged = self.refused = self.skipped = 0
 
 
 class SessionTranscript:
@@ -48,6 +66,10 @@ class SessionTranscript:
         recorder: Recorder,
         cues: SessionCues,
         settings: SentenceSettings | None = None,
+        *,
+        reviser: TurnReviser | None = None,
+        revision_settings: RevisionSettings | None = None,
+        revision_counts: RevisionCounts | None = None,
     ) -> None:
         self.session = session
         self._recorder = recorder
@@ -60,6 +82,17 @@ class SessionTranscript:
         self._last_stable: dict[str, str] = {}  # per caption stream, the stable words last checked
         self._closed = False
         self._store_lock = asyncio.Lock()
+        self._reviser = reviser
+        self._revision_settings = revision_settings or RevisionSettings()
+        self.revision_counts = revision_counts or RevisionCounts()
+        self._turns = TurnTracker(self._revision_settings)
+        self._finished_words: dict[Key, StoredSentence] = {}  # finished sentences as stored (for their turn)
+        self._shown: dict[int, TranscriptLine] = {}  # line id -> as last sent to the counselors
+        self._revised: dict[int, tuple[str, float, float]] = {}  # line id -> second-pass text, start, end
+        self._revisions: asyncio.Queue[TurnToRevise | None] = asyncio.Queue()
+        self._reviser_task = (
+            asyncio.create_task(self._revise_turns(), name=f"revisions {session.id}") if reviser else None
+        )
         # Unbounded only for what must not be lost (finished sentences, one per sentence); the early checks
         # of partials are shed past EARLY_CHECKS_QUEUED_MAX.
         self._work: asyncio.Queue[Callable[[], Coroutine[Any, Any, None]] | None] = asyncio.Queue()
@@ -95,18 +128,30 @@ class SessionTranscript:
         the time up to which its speech is settled)."""
         async with self._store_lock:
             await self._store(self._assembler.advance(now_s, settled_until_s))
+            self._queue_revisions(self._turns.advance(settled_until_s))
 
     async def end_stream(self, stream_id: str, now_s: float) -> None:
         """A speaker's caption stream stopped (uplink closed, session ended): their sentence is finished."""
         async with self._store_lock:
             await self._store(self._assembler.end_stream(stream_id, now_s))
+            self._queue_revisions(self._turns.end_stream(stream_id))
 
     async def close(self) -> None:
-        """Finishes the cue work already queued, then stops."""
+        """Finishes the second passes (for a while) and the cue work already queued, then stops."""
         self._closed = True
+        if self._reviser_task is not None:
+            await self._revisions.put(None)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._reviser_task), REVISIONS_AT_CLOSE_S)
+            except (TimeoutError, asyncio.CancelledError):
+                self._reviser_task.cancel()
         await self._work.put(None)
         with contextlib.suppress(asyncio.CancelledError):
             await self._worker
+
+    async def revisions_done(self) -> None:
+        """Returns once every turn queued so far has had its second pass (tests and benchmarks)."""
+        await self._revisions.join()
 
     # --- internals ------------------------------------------------------------------------------------
     async def _store(self, events: list[SentenceEvent]) -> None:
@@ -124,15 +169,21 @@ class SessionTranscript:
                     continue
                 self._lines[key] = line_id
                 while len(self._lines) > KEPT_SENTENCES:
-                    old, _ = self._lines.popitem(last=False)
+                    old, old_line = self._lines.popitem(last=False)
                     self._alerted.discard(old)
                     self._progress.pop(old, None)
+                    self._finished_words.pop(old, None)
+                    self._shown.pop(old_line, None)
+                    self._revised.pop(old_line, None)
             else:
                 await self._recorder.sentence_grew(
                     self.session, line_id, event.start_s, event.end_s, event.text, event.words
                 )
             if isinstance(event, Sentence):
                 await self._work.put(functools.partial(self._finished, participant, event, key, line_id))
+                if event.words:
+                    self._finished_words[key] = StoredSentence(line_id, event.words)
+                self._queue_revisions(self._turns.feed(event))
             else:
                 self._progress[key] = event
                 self._show(participant, event, line_id, None, alerted=key in self._alerted)
@@ -169,6 +220,7 @@ class SessionTranscript:
     ) -> None:
         """Sends the sentence to the counselors' transcript. ``alerted``: an urgent alert was raised on it
         while it was spoken (the finished sentence's own analysis says so then too)."""
+        text, start_s, end_s = self._revised.get(line_id, (event.text, event.start_s, event.end_s))
         risk = analysis.risk if analysis is not None else None
         act = analysis.counselor_act if analysis is not None else None
         level: Literal["notice", "urgent"] | None = None
@@ -181,16 +233,76 @@ class SessionTranscript:
             participant_id=participant.id,
             name=participant.name,
             role=participant.role,
-            text=event.text,
-            start_s=round(event.start_s, 3),
-            end_s=round(event.end_s, 3),
+            text=text,
+            start_s=round(start_s, 3),
+            end_s=round(end_s, 3),
             closed=analysis is not None,
             sentiment=round(analysis.sentiment, 3) if analysis is not None else None,
             risk=level,
             counselor_act=act.value if act is not None else None,
         )
+        self._shown[line_id] = line
         deliver(self.session, [ToCounselors(line)])
-        log.debug("session %s participant %s sentence %s: %s", self.session.id, participant.id, line_id, event.text)
+        log.debug("session %s participant %s sentence %s: %s", self.session.id, participant.id, line_id, text)
+
+    # --- the second pass --------------------------------------------------------------------------------
+    def _queue_revisions(self, turns: list[TurnToRevise]) -> None:
+        for turn in turns:
+            if self._reviser_task is None:
+                return
+            if self._revisions.qsize() >= REVISIONS_QUEUED_MAX:
+                self.revision_counts.skipped += 1
+                log.debug("session %s: second pass skipped, %d turns waiting", self.session.id, REVISIONS_QUEUED_MAX)
+                continue
+            self._revisions.put_nowait(turn)
+
+    async def _revise_turns(self) -> None:
+        assert self._reviser is not None
+        while True:
+            turn = await self._revisions.get()
+            if turn is None:
+                self._revisions.task_done()
+                return
+            try:
+                await self._revise(turn, await self._reviser(turn))
+            except Exception:
+                log.exception("session %s: the second pass over a turn failed", self.session.id)
+            finally:
+                self._revisions.task_done()
+
+    async def _revise(self, turn: TurnToRevise, words: Sequence[TimedWord] | None) -> None:
+        counts = self.revision_counts
+        participant = self._speakers.get(turn.stream_id)
+        keys = [(turn.stream_id, i) for i in turn.sentence_ids]
+        stored = [self._finished_words[k] for k in keys if k in self._finished_words]
+        if words is None or participant is None or not stored:
+            counts.skipped += 1
+            return
+        revised = revised_sentences(stored, words, self._revision_settings)
+        if revised is None:
+            counts.refused += 1
+            log.debug("session %s: second pass refused for %s", self.session.id, participant.id)
+            return
+        if not revised:
+            counts.unchanged += 1
+            return
+        counts.revised += 1
+        for sentence in revised:
+            start_s, end_s = sentence.words[0].start_s, sentence.words[-1].end_s
+            await self._recorder.sentence_grew(self.session, sentence.line_id, start_s, end_s, sentence.text,
+                                               sentence.words)
+            self._revised[sentence.line_id] = (sentence.text, start_s, end_s)
+            shown = self._shown.get(sentence.line_id)
+            if shown is not None:
+                line = shown.model_copy(update={"text": sentence.text, "start_s": round(start_s, 3),
+                                                "end_s": round(end_s, 3)})
+                self._shown[sentence.line_id] = line
+                deliver(self.session, [ToCounselors(line)])
+            if participant.role is Role.CLIENT and not self._closed:
+                # the second pass may hear what the first did not: crisis language is checked again
+                key = next((k for k, v in self._lines.items() if v == sentence.line_id), None)
+                await self._work.put(functools.partial(
+                    self._check_spoken, participant, sentence.text, end_s, key, sentence.line_id))
 
     async def _run(self) -> None:
         while True:
