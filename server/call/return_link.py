@@ -9,19 +9,16 @@ else's session gets the same 404 as an unknown id, and an ended session has noth
 
 from __future__ import annotations
 
-import logging
-
 from aiohttp import web
 from pydantic import Field
 
 from server.accounts.auth import require_account
 from server.call.pages import base_url
+from server.db.audit import AUDIT, Action
 from server.http.api import Access, ApiModel, Operation, PathParam, Reply, add_operations, json_error, read_body, reply
 from server.records.context import RECORDS
 from server.records.http import SESSION_ID
 from server.session.registry import SESSIONS
-
-log = logging.getLogger(__name__)
 
 
 class ReturnRequest(ApiModel):
@@ -53,7 +50,7 @@ async def return_to_session(request: web.Request) -> web.Response:
     token = await request.app[SESSIONS].replace_counselor_link(session_id)
     if token is None:
         return ended
-    log.info("session %s: account %s returns to the room with a new counselor link", session_id, account.id)
+    await request.app[AUDIT].record(account.id, Action.ROOM_LINK, session_id)
     return reply(ReturnReply(session_id=session_id, counselor_url=f"{base_url(request)}/host/{token}"))
 
 

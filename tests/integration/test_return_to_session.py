@@ -60,6 +60,11 @@ async def test_owner_returns_with_a_new_link_and_the_old_one_stops_working(harne
     assert welcome["you"]["participant_id"] == cw["you"]["participant_id"]
     assert welcome["you"]["role"] == "counselor" and welcome["state"] == "admitted"
     assert (await counselor.expect("error"))["code"] == "replaced"
+    # The audit log says who made a new room link for which session (never the link itself).
+    entries = (await (await harness.client.get("/api/audit")).json())["entries"]
+    links = [e for e in entries if e["action"] == "room_link"]
+    assert [(e["session_id"], e["detail"]) for e in links] == [(s["session_id"], "")]
+    assert not any(new_token in str(e) for e in entries)
     # The client's call goes on; the invite link is unchanged.
     assert (await harness.client.get(f"/join/{s['invite_token']}")).status == 200
     await client.close()
