@@ -19,6 +19,7 @@ from server.call.durability import durability_ctx
 from server.call.error_pages import styled_not_found
 from server.call.metrics import metrics
 from server.call.pages import WEB_DIR, setup_pages
+from server.call.return_link import setup_return_link
 from server.db.audit import audit_ctx
 from server.db.database import database_ctx
 from server.db.notices import notices_ctx
@@ -55,6 +56,7 @@ def create_app(
     setup_accounts(app)
     setup_records(app, web_dir)
     setup_pages(app, web_dir)
+    setup_return_link(app)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/metrics", metrics)
     add_openapi_route(app)

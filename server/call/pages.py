@@ -28,6 +28,19 @@ CLIENT_HINT = (
     "Nothing is wrong with your computer. If a counselor sent you this link, please contact them for a new one. "
     "They can send a fresh invite link at any time."
 )
+# The same for a counselor's room link (/host/...): the way back is the records list, not "your counselor".
+COUNSELOR_HINT = (
+    'Your sessions are under <a href="/records">Session records</a>: a session that is still live has a '
+    '<strong>Return to the session</strong> button there, which gives you a new room link. You can also '
+    '<a href="/">start a new session</a>.'
+)
+COUNSELOR_BAD_LINK = TokenProblem(
+    "bad_token",
+    "This room link doesn't open a session",
+    "The link may be mistyped, or a newer link to this session was made from Session records (each new "
+    "link replaces the one before).",
+    404,
+)
 
 
 class Templates:
@@ -59,8 +72,11 @@ class Templates:
 TEMPLATES = web.AppKey("templates", Templates)
 
 
-def error_page(request: web.Request, problem: TokenProblem) -> web.Response:
-    body = request.app[TEMPLATES].render_error(problem.title, problem.message)
+def error_page(request: web.Request, problem: TokenProblem, role: Role = Role.CLIENT) -> web.Response:
+    if role is Role.COUNSELOR and problem.code == BAD_TOKEN.code:
+        problem = COUNSELOR_BAD_LINK
+    hint = COUNSELOR_HINT if role is Role.COUNSELOR else CLIENT_HINT
+    body = request.app[TEMPLATES].render_error(problem.title, problem.message, hint)
     return web.Response(text=body, content_type="text/html", status=problem.status)
 
 
@@ -114,10 +130,10 @@ def _page_for(role: Role) -> Callable[[web.Request], Awaitable[web.Response]]:
         try:
             found = await registry.look_up(token)
         except TokenProblem as problem:
-            return error_page(request, problem)
+            return error_page(request, problem, role)
         if found.role is not role:
             # A counselor token on /join (or the reverse) is a wrong link, not a way in.
-            return error_page(request, BAD_TOKEN)
+            return error_page(request, BAD_TOKEN, role)
         if role is Role.CLIENT and not found.has_room_for_a_client:
             return error_page(request, registry.full_problem())
         page = request.app[TEMPLATES].render_call(role, token, found.session_id)

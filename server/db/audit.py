@@ -35,6 +35,7 @@ class Action(StrEnum):
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"
     ACCOUNT_CREATED = "account_created"
+    ROOM_LINK = "room_link"  # a new counselor link to a live session (the old one stopped working)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,8 @@ class SearchMatch(ApiModel):
 
 class SessionListItem(SessionSummaryReply):
     matches: list[SearchMatch] = Field(description="transcript lines matching the search (at most 5)")
+    live: bool = Field(default=False, description="the session is live now: its counselor can return to it "
+                                                  "(POST /api/sessions/{session_id}/return)")
 
 
 class SessionList(ApiModel):

@@ -1,5 +1,11 @@
 """Exports of one session record: WebVTT and SRT (speaker names), plain text, JSON, and a PDF report.
 
+WebVTT and SRT are caption cues laid out by ``analysis.subtitles``: at most two lines of 42 characters,
+one speaker per cue, timed to the recognised words. WebVTT names the speaker in a voice tag (``<v Name>``,
+outside the text, so the lines keep their width); SRT has no such tag and starts the first line with
+"Name: ", counted within its 42 characters. Plain text and the PDF give the transcript as speaker turns:
+one paragraph per run of one speaker's sentences, with the name and start time once.
+
 The PDF is drawn with fpdf2 (pure Python, maintained, no system libraries; its drawing primitives are
 enough for the two charts, so no plotting library is needed). It embeds DejaVu Sans when the system has
 it, for full Unicode; otherwise it falls back to a core font and transliterates what Latin-1 lacks.
@@ -14,6 +20,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from analysis.subtitles import SpokenSentence, SubtitleCue, layout_cues
 from server.records.api_models import SessionRecordReply
 from server.records.labels import kind_label, severity_label
 from server.records.models import ConsentEvent
@@ -58,29 +65,39 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _span(start: float, end: float) -> tuple[float, float]:
-    # Cue end must be after its start for players and parsers.
-    return start, max(end, start + 0.01)
+def _srt_label(name: str) -> str:
+    # SRT prints the name as text on the first line, within its 42 characters: a long name is shortened so
+    # at least 20 are left for words.
+    name = _one_line(name) or "?"
+    return (name if len(name) <= 20 else name[:19] + "…") + ": "
+
+
+def subtitle_cues(record: SessionRecord, *, labelled: bool) -> list[SubtitleCue]:
+    """The record's sentences as caption cues (``analysis.subtitles``): two lines of 42 characters at most,
+    one speaker each, timed to the words. ``labelled``: the speaker's name is part of the first line."""
+    lines = [r.line for r in record.lines]
+    sentences = [SpokenSentence(ln.participant_id, ln.start_s, ln.end_s, _one_line(ln.text), ln.words)
+                 for ln in lines]
+    labels = {ln.participant_id: _srt_label(ln.speaker_name) for ln in lines} if labelled else None
+    return layout_cues(sentences, labels=labels)
 
 
 def to_vtt(record: SessionRecord) -> Export:
+    # The speaker is a voice tag (<v Name>), outside the text: players style or list it, the lines keep
+    # their full width for words.
+    names = {r.line.participant_id: _vtt_escape(_one_line(r.line.speaker_name)) for r in record.lines}
     out = ["WEBVTT", ""]
-    for i, review_line in enumerate(record.lines, 1):
-        ln = review_line.line
-        start, end = _span(ln.start_s, ln.end_s)
-        speaker = _vtt_escape(_one_line(ln.speaker_name))
-        text = _vtt_escape(_one_line(ln.text))
-        out += [str(i), f"{_clock(start, '.')} --> {_clock(end, '.')}", f"<v {speaker}>{text}", ""]
+    for i, cue in enumerate(subtitle_cues(record, labelled=False), 1):
+        text = "\n".join(_vtt_escape(line) for line in cue.lines)
+        out += [str(i), f"{_clock(cue.start_s, '.')} --> {_clock(cue.end_s, '.')}",
+                f"<v {names[cue.speaker_id]}>{text}", ""]
     return Export("\n".join(out).encode("utf-8"), "text/vtt; charset=utf-8", "vtt")
 
 
 def to_srt(record: SessionRecord) -> Export:
     out: list[str] = []
-    for i, review_line in enumerate(record.lines, 1):
-        ln = review_line.line
-        start, end = _span(ln.start_s, ln.end_s)
-        out += [str(i), f"{_clock(start, ',')} --> {_clock(end, ',')}",
-                f"{_one_line(ln.speaker_name)}: {_one_line(ln.text)}", ""]
+    for i, cue in enumerate(subtitle_cues(record, labelled=True), 1):
+        out += [str(i), f"{_clock(cue.start_s, ',')} --> {_clock(cue.end_s, ',')}", *cue.text_lines, ""]
     return Export("\n".join(out).encode("utf-8"), "application/x-subrip; charset=utf-8", "srt")
 
 
@@ -131,6 +148,17 @@ def gap_sentence(record: SessionRecord, gap: ConsentGap) -> str:
     return f"Analysis off: {name} {start}; nothing {name} said was transcribed {until}."
 
 
+@dataclass(frozen=True, slots=True)
+class SpeakerTurn:
+    """Consecutive sentences of one speaker, read as one paragraph: the name and start time once."""
+
+    participant_id: str
+    speaker_name: str
+    start_s: float
+    text: str
+    corrected: bool  # a counselor corrected at least one of its sentences
+
+
 def _with_gaps(record: SessionRecord) -> list[ReviewLine | ConsentGap]:
     """Transcript lines with a note where analysis went off for someone, in time order."""
     items: list[ReviewLine | ConsentGap] = list(record.lines)
@@ -138,6 +166,26 @@ def _with_gaps(record: SessionRecord) -> list[ReviewLine | ConsentGap]:
         index = next((i for i, item in enumerate(items) if _starts(item) > gap.start_s), len(items))
         items.insert(index, gap)
     return items
+
+
+def speaker_turns(record: SessionRecord) -> list[SpeakerTurn | ConsentGap]:
+    """The transcript as speaker turns, with the notes on where analysis went off (a note ends a turn)."""
+    out: list[SpeakerTurn | ConsentGap] = []
+    for item in _with_gaps(record):
+        if isinstance(item, ConsentGap):
+            out.append(item)
+            continue
+        ln = item.line
+        text = _one_line(ln.text)
+        if not text:
+            continue
+        last = out[-1] if out else None
+        if isinstance(last, SpeakerTurn) and last.participant_id == ln.participant_id:
+            out[-1] = SpeakerTurn(last.participant_id, last.speaker_name, last.start_s, f"{last.text} {text}",
+                                  last.corrected or ln.corrected)
+        else:
+            out.append(SpeakerTurn(ln.participant_id, _one_line(ln.speaker_name), ln.start_s, text, ln.corrected))
+    return out
 
 
 def _starts(item: ReviewLine | ConsentGap) -> float:
@@ -158,12 +206,13 @@ def to_txt(record: SessionRecord) -> Export:
             out += [f"    {line}" if line else "" for line in note.text.splitlines()]
         out.append("")
     out.append("Transcript:")
-    for item in _with_gaps(record):
+    # One paragraph per speaker turn, a blank line between: editors wrap them, and copying keeps sentences.
+    for item in speaker_turns(record):
+        out.append("")
         if isinstance(item, ConsentGap):
             out.append(f"[{_short_clock(item.start_s)}] -- {gap_sentence(record, item)}")
         else:
-            ln = item.line
-            out.append(f"[{_short_clock(ln.start_s)}] {_one_line(ln.speaker_name)}: {_one_line(ln.text)}")
+            out.append(f"[{_short_clock(item.start_s)}] {item.speaker_name}: {item.text}")
     return Export(("\n".join(out) + "\n").encode("utf-8"), "text/plain; charset=utf-8", "txt")
 
 
@@ -321,6 +370,15 @@ def _notes(pdf: _Report, record: SessionRecord) -> None:
         pdf.multi_cell(0, 5, pdf.text_of(note.text), new_x="LMARGIN", new_y="NEXT")
 
 
+def _keep_together(pdf: _Report, text: str, max_lines: int = 6, extra_h: float = 0.0) -> None:
+    """A new page first when the text's first ``max_lines`` lines (and ``extra_h`` above them) would not fit
+    on this one: a short note is not split by a page break, a heading stays with its paragraph."""
+    lines = pdf.multi_cell(0, 5, text, dry_run=True, output="LINES")
+    count = len(lines) if isinstance(lines, list) else 1
+    if pdf.will_page_break(extra_h + 5 * min(max_lines, max(1, count))):
+        pdf.add_page()
+
+
 def to_pdf(record: SessionRecord) -> Export:
     pdf = _Report()
     pdf.add_page()
@@ -350,22 +408,26 @@ def to_pdf(record: SessionRecord) -> Export:
         pdf.multi_cell(0, 5, pdf.text_of(c.cue.sentence), new_x="LMARGIN", new_y="NEXT")
     _notes(pdf, record)
     _heading(pdf, "Transcript")
-    for item in _with_gaps(record):
+    for item in speaker_turns(record):
         if isinstance(item, ConsentGap):
             # Where analysis went off, the report says so: the silence that follows is explained.
             pdf.font(9)
             pdf.set_text_color(90, 90, 90)
-            pdf.multi_cell(0, 5, pdf.text_of(f"[{_short_clock(item.start_s)}] {gap_sentence(record, item)}"),
-                           align="L", new_x="LMARGIN", new_y="NEXT")
+            note = pdf.text_of(f"[{_short_clock(item.start_s)}] {gap_sentence(record, item)}")
+            _keep_together(pdf, note)
+            pdf.multi_cell(0, 5, note, align="L", new_x="LMARGIN", new_y="NEXT")
             pdf.set_text_color(0, 0, 0)
             continue
-        ln = item.line
+        # A speaker's name never ends a page without the start of what they said.
+        pdf.font(10)
+        _keep_together(pdf, pdf.text_of(item.text), max_lines=2, extra_h=5)
         pdf.font(9, bold=True)
-        pdf.multi_cell(0, 5, pdf.text_of(f"[{_clock(ln.start_s, '.')[:8]}] {_one_line(ln.speaker_name)}"
-                                         + (" (corrected)" if ln.corrected else "")),
+        pdf.multi_cell(0, 5, pdf.text_of(f"[{_short_clock(item.start_s)}] {item.speaker_name}"
+                                         + (" (corrected)" if item.corrected else "")),
                        new_x="LMARGIN", new_y="NEXT")
         pdf.font(10)
-        pdf.multi_cell(0, 5, pdf.text_of(_one_line(ln.text)), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, pdf.text_of(item.text), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1.5)
     return Export(bytes(pdf.output()), "application/pdf", "pdf")
 
 

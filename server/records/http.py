@@ -54,6 +54,7 @@ from server.records.models import SessionSummary
 from server.records.read_model import load_record
 from server.records.retention import retention_ctx
 from server.session.participant import now_utc
+from server.session.registry import SESSIONS
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +136,11 @@ def _search_lines(
     return found
 
 
-def _listed(summary: SessionSummary, matches: list[tuple[int, str]]) -> SessionListItem:
+def _listed(summary: SessionSummary, matches: list[tuple[int, str]], live: set[str]) -> SessionListItem:
     return SessionListItem(
         **SessionSummaryReply.summary_fields(summary),
         matches=[SearchMatch(line_id=lid, text=text) for lid, text in matches[:MATCHES_PER_SESSION]],
+        live=summary.ended_at is None and summary.session_id in live,
     )
 
 
@@ -147,8 +149,10 @@ async def list_sessions(request: web.Request) -> web.Response:
     query = read_query(request, SessionListQuery).q.strip()
     records = request.app[RECORDS]
     summaries = await records.session_summaries(account.id)
+    # Live now, on this instance or another: the list offers a way back into the room.
+    live = await request.app[SESSIONS].live_session_ids([s.session_id for s in summaries if s.ended_at is None])
     if not query:
-        return reply(SessionList(sessions=[_listed(s, []) for s in summaries]))
+        return reply(SessionList(sessions=[_listed(s, [], live) for s in summaries]))
     blobs = await records.encrypted_lines_of(account.id)
     hits = await asyncio.to_thread(_search_lines, records.cipher, blobs, query)
     folded = query.casefold()
@@ -157,7 +161,7 @@ async def list_sessions(request: web.Request) -> web.Response:
         in_meta = folded in s.title.casefold() or any(folded in p.name.casefold() for p in s.participants)
         matches = hits.get(s.session_id, [])
         if matches or in_meta:
-            found.append(_listed(s, matches))
+            found.append(_listed(s, matches, live))
     return reply(SessionList(sessions=found, query=query))
 
 

@@ -165,10 +165,61 @@ class SessionRegistry:
         if role is Role.CLIENT and self.wall_clock() > invite_expires_at:
             raise EXPIRED
 
+    async def _held(self, key: bytes) -> tuple[Session, Role] | None:
+        """The session a token opens among those held here. The counselor link can be replaced from any
+        instance (``replace_counselor_link``), so a counselor digest is checked against the stored one:
+        a replaced link opens nothing, and a new one opens the session this instance holds."""
+        held = self._in_memory(key)
+        if self.store is None or (held is not None and held[1] is Role.CLIENT):
+            return held
+        if held is not None:
+            current = await self.store.counselor_digest(held[0].id)
+            if current is None or current == key:
+                return held
+            self._rekey_counselor(held[0], current)
+            return None
+        stored = await self.store.find_token(key)
+        session = self.sessions.get(stored.session_id) if stored is not None else None
+        if stored is None or session is None or stored.role is not Role.COUNSELOR:
+            return None
+        self._rekey_counselor(session, key)
+        return session, Role.COUNSELOR
+
+    def _rekey_counselor(self, session: Session, key: bytes) -> None:
+        self._by_counselor.pop(session.counselor_digest, None)
+        session.counselor_digest = key
+        self._by_counselor[key] = session
+
+    async def replace_counselor_link(self, session_id: str) -> str | None:
+        """A fresh counselor link for a live session (shown once); the old one stops working on every
+        instance. None when the session is not live (ended, or unknown)."""
+        held = self.sessions.get(session_id)
+        if held is not None and held.ended:
+            return None
+        token = secrets.token_urlsafe(32)
+        key = digest(token)
+        if self.store is not None:
+            if not await self.store.replace_counselor_digest(session_id, key):
+                return None
+        elif held is None:
+            return None
+        if held is not None:
+            self._rekey_counselor(held, key)
+        log.info("session %s: counselor link replaced", session_id)
+        return token
+
+    async def live_session_ids(self, session_ids: list[str]) -> set[str]:
+        """Which of these sessions are live now, on this instance or another."""
+        here = {sid for sid in session_ids if (s := self.sessions.get(sid)) is not None and not s.ended}
+        if self.store is None:
+            return here
+        ended_here = {sid for sid in session_ids if (s := self.sessions.get(sid)) is not None and s.ended}
+        return (here | await self.store.live_ids(session_ids)) - ended_here
+
     async def look_up(self, token: str) -> TokenView:
         """Which session and role a token opens, from memory or the database; ``TokenProblem`` if none."""
         key = digest(token)
-        held = self._in_memory(key)
+        held = await self._held(key)
         if held is not None:
             session, role = held
             self._check(role, session.ended, session.invite_expires_at)
@@ -183,7 +234,7 @@ class SessionRegistry:
         """The live session a token opens, held by this instance: taken over from the database when it
         is not here yet (this instance restarted, or the balancer sent the session here)."""
         key = digest(token)
-        held = self._in_memory(key)
+        held = await self._held(key)
         if held is not None:
             session, role = held
             self._check(role, session.ended, session.invite_expires_at)
@@ -191,6 +242,8 @@ class SessionRegistry:
         stored = await self.store.find_token(key) if self.store is not None else None
         if stored is None or self.store is None:
             raise BAD_TOKEN
+        if stored.session_id in self.sessions:
+            raise BAD_TOKEN  # a replaced counselor link of a session held here
         self._check(stored.role, stored.ended, stored.invite_expires_at)
         claimed = await self.store.claim(stored.session_id, self.instance, self._lease_until())
         if claimed is None:

@@ -104,6 +104,37 @@ class LiveSessionStore:
         role = Role.COUNSELOR if row.counselor_digest == token_digest else Role.CLIENT
         return StoredToken(row.id, role, row.ended_at is not None, row.invite_expires_at, taking, row.max_participants)
 
+    async def replace_counselor_digest(self, session_id: str, token_digest: bytes) -> bool:
+        """Makes ``token_digest`` the session's only counselor link (the old link stops opening it, on every
+        instance: they check the stored digest); False when there is no such live session (never stored, or
+        ended)."""
+        async with self._db.sessionmaker.begin() as db:
+            result = await db.execute(
+                update(LiveSessionRow)
+                .where(LiveSessionRow.id == session_id, LiveSessionRow.ended_at.is_(None))
+                .values(counselor_digest=token_digest)
+            )
+            return bool(cast(CursorResult[Any], result).rowcount)
+
+    async def counselor_digest(self, session_id: str) -> bytes | None:
+        """The digest of the session's current counselor link (None: no such stored session)."""
+        async with self._db.sessionmaker() as db:
+            found = await db.scalar(select(LiveSessionRow.counselor_digest).where(LiveSessionRow.id == session_id))
+            return bytes(found) if found is not None else None
+
+    async def live_ids(self, session_ids: list[str]) -> set[str]:
+        """Which of these sessions are live (stored and not ended), wherever they are held."""
+        if not session_ids:
+            return set()
+        async with self._db.sessionmaker() as db:
+            return set(
+                await db.scalars(
+                    select(LiveSessionRow.id).where(
+                        LiveSessionRow.id.in_(session_ids), LiveSessionRow.ended_at.is_(None)
+                    )
+                )
+            )
+
     async def claim(self, session_id: str, owner: str, lease_until: datetime) -> tuple[Session, str | None] | None:
         """Takes the session over for ``owner`` and rebuilds it; returns it with the previous owner
         (None when it had none), or None if there is no such live session. Participants who were in the

@@ -1,11 +1,12 @@
 """Exports read back with independent readers: webvtt-py for WebVTT, the `srt` package for SRT, pypdf and
-poppler's pdftoppm for the PDF report."""
+poppler's pdftoppm for the PDF report. Each export goes through the real HTTP route of a stored record."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import io
+import itertools
 import json
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ import webvtt
 from PIL import Image
 from pypdf import PdfReader
 
+from analysis.events import TimedWord
 from server.records.context import RECORDS
 from tests.conftest import AppHarness
 from tests.records.conftest import LINES, seed_session
@@ -34,6 +36,13 @@ def render_first_page(pdf: bytes, folder: Path) -> np.ndarray:
     return np.asarray(Image.open(png).convert("RGB")).astype(int)
 
 
+# A client's long sentence as a live session stores it: with its words and their times (seconds on the
+# session clock); it is longer than one cue can hold.
+SPOKEN = ("Mostly the rent, and whether my sister will ever call me back, because I have not heard from her "
+          "since the summer and I feel hopeless about it.")
+SPOKEN_WORDS = tuple(TimedWord(w, 40.0 + i * 0.3, 40.0 + i * 0.3 + 0.25) for i, w in enumerate(SPOKEN.split()))
+
+
 async def seeded_with_tricky_line(harness: AppHarness) -> str:
     seeded = await seed_session(harness)
     await harness.app[RECORDS].add_transcript_line(
@@ -42,40 +51,92 @@ async def seeded_with_tricky_line(harness: AppHarness) -> str:
     return seeded.session_id
 
 
+async def seeded_with_timed_words(harness: AppHarness) -> str:
+    sid = await seeded_with_tricky_line(harness)
+    await harness.app[RECORDS].add_transcript_line(
+        sid, "p-c1", "counselor", SPOKEN_WORDS[0].start_s, SPOKEN_WORDS[-1].end_s, SPOKEN, datetime.now(UTC),
+        SPOKEN_WORDS,
+    )
+    return sid
+
+
 async def export(harness: AppHarness, session_id: str, fmt: str) -> tuple[bytes, str, str]:
     resp = await harness.client.get(f"/api/records/sessions/{session_id}/export/{fmt}")
     assert resp.status == 200, await resp.text()
     return await resp.read(), resp.headers["Content-Type"], resp.headers["Content-Disposition"]
 
 
-async def test_webvtt_export_parses_with_speaker_voices(sqlite_records: AppHarness) -> None:
-    sid = await seeded_with_tricky_line(sqlite_records)
+def seconds(timestamp: str) -> float:
+    """webvtt-py's own *_in_seconds drop the milliseconds."""
+    hours, minutes, secs = timestamp.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(secs)
+
+
+def spoken_text() -> str:
+    return " ".join([*(t for *_, t in LINES), TRICKY, SPOKEN])
+
+
+async def test_webvtt_export_is_caption_cues_timed_to_the_words(sqlite_records: AppHarness) -> None:
+    sid = await seeded_with_timed_words(sqlite_records)
     body, ctype, disposition = await export(sqlite_records, sid, "vtt")
     assert ctype.startswith("text/vtt") and f"attune-session-{sid}.vtt" in disposition
     captions = webvtt.from_string(body.decode("utf-8")).captions
-    assert len(captions) == len(LINES) + 1
+    texts = [html.unescape(c.text) for c in captions]
+    # every word is there, in order, in cues of at most two lines of 42 characters, one voice each
+    assert " ".join(" ".join(t.split()) for t in texts) == spoken_text()
+    for caption, text in zip(captions, texts, strict=True):
+        assert 1 <= len(text.split("\n")) <= 2 and all(len(line) <= 42 for line in text.split("\n")), text
+        assert caption.voice in ("Dr. Ada Marsh", "Robin Quill")
     assert [c.voice for c in captions[:2]] == ["Dr. Ada Marsh", "Robin Quill"]
-    assert [html.unescape(c.text) for c in captions] == [t for *_, t in LINES] + [TRICKY]
-    assert captions[1].start_in_seconds == 4 and captions[1].end_in_seconds == 9
-    assert captions[-1].start == "00:00:30.000" and captions[-1].end == "00:00:33.250"
+    # in time order, never overlapping
+    for a, b in itertools.pairwise(captions):
+        assert seconds(a.end) <= seconds(b.start), (a, b)
+    # the first client line (no word times: spread over its span) starts and ends with its row
+    first_client = [c for c in captions if 4 <= seconds(c.start) < 9]
+    assert seconds(first_client[0].start) == 4 and seconds(first_client[-1].end) == 9
+    # the long sentence is split at a word boundary, each piece timed by its own words
+    long = [(c, t) for c, t in zip(captions, texts, strict=True) if seconds(c.start) >= 40]
+    assert len(long) == 2
+    first_words = len(long[0][1].split())
+    assert long[0][0].start == "00:00:40.000"
+    assert seconds(long[0][0].end) == round(SPOKEN_WORDS[first_words - 1].end_s, 3)
+    assert seconds(long[1][0].start) == round(SPOKEN_WORDS[first_words].start_s, 3)
+    assert seconds(long[1][0].end) == round(SPOKEN_WORDS[-1].end_s, 3)
+    assert long[0][1].endswith("back,") and long[1][1].startswith("because")
 
 
-async def test_srt_export_parses_with_speaker_names(sqlite_records: AppHarness) -> None:
-    sid = await seeded_with_tricky_line(sqlite_records)
+async def test_srt_export_names_the_speaker_within_the_first_line(sqlite_records: AppHarness) -> None:
+    sid = await seeded_with_timed_words(sqlite_records)
     body, ctype, _ = await export(sqlite_records, sid, "srt")
     assert ctype.startswith("application/x-subrip")
     subtitles = list(srt.parse(body.decode("utf-8")))
-    assert [s.index for s in subtitles] == list(range(1, len(LINES) + 2))
-    assert subtitles[1].content == f"Robin Quill: {LINES[1][3]}"
-    assert subtitles[1].start == timedelta(seconds=4) and subtitles[1].end == timedelta(seconds=9)
-    assert subtitles[-1].content == f"Robin Quill: {TRICKY}"
+    assert [s.index for s in subtitles] == list(range(1, len(subtitles) + 1))
+    assert len(subtitles) > len(LINES) + 2  # long lines became several cues
+    for s in subtitles:
+        lines = s.content.split("\n")
+        assert 1 <= len(lines) <= 2 and all(len(line) <= 42 for line in lines), lines
+        assert lines[0].startswith(("Dr. Ada Marsh: ", "Robin Quill: "))
+    for a, b in itertools.pairwise(subtitles):
+        assert a.end <= b.start
+    assert subtitles[1].content.startswith("Robin Quill: Honestly not great.")
+    assert subtitles[1].start == timedelta(seconds=4)
+    tricky = next(s for s in subtitles if s.start == timedelta(seconds=30))
+    assert tricky.content == "Robin Quill: Café “quotes” &\n<b>tags</b> --> arrows"
+    assert tricky.end == timedelta(seconds=33.25)
 
 
 async def test_text_and_json_exports(sqlite_records: AppHarness) -> None:
     sid = await seeded_with_tricky_line(sqlite_records)
     text = (await export(sqlite_records, sid, "txt"))[0].decode("utf-8")
     assert "Participants: Dr. Ada Marsh (counselor), Robin Quill (client)" in text
-    assert f"[00:00:04] Robin Quill: {LINES[1][3]}" in text.splitlines()
+    # speaker turns: the client's two sentences in a row are one paragraph, named and timed once
+    paragraphs = text.split("Transcript:\n", 1)[1].strip().split("\n\n")
+    assert paragraphs == [
+        f"[00:00:01] Dr. Ada Marsh: {LINES[0][3]}",
+        f"[00:00:04] Robin Quill: {LINES[1][3]}",
+        f"[00:00:09] Dr. Ada Marsh: {LINES[2][3]}",
+        f"[00:00:12] Robin Quill: {LINES[3][3]} {LINES[4][3]} {TRICKY}",
+    ]
     data = json.loads((await export(sqlite_records, sid, "json"))[0])
     assert [ln["text"] for ln in data["lines"]][-1] == TRICKY
     assert data["cues"][0]["kind"] == "words.risk_language" and data["cues"][0]["evidence"]["score"] == 0.91
@@ -91,6 +152,8 @@ async def test_pdf_report_has_transcript_cues_and_charts(sqlite_records: AppHarn
     for expected in ("Session report", "Talk time", "Cues", "Transcript", "Robin said they feel hopeless.",
                      "walks with the dog", "Robin Quill", "Café"):
         assert expected in text, expected
+    # the transcript is speaker turns: the client's sentences from 00:00:12 on are one paragraph
+    assert "[00:00:12] Robin Quill" in text and "[00:00:19]" not in text and "[00:00:30]" not in text
     pixels = await asyncio.to_thread(render_first_page, body, tmp_path)
     # The charts are drawn in each participant's colour: blue (counselor) and amber (client) both show.
     blue = (abs(pixels - np.array([37, 99, 235])).sum(axis=2) < 60).sum()

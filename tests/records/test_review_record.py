@@ -99,9 +99,10 @@ async def test_text_export_has_notes_consent_history_and_the_gap(sqlite_records:
     assert "Private notes:" in lines and "    Follow up on sleep." in lines and "    Ask about walks." in lines
     gap = ("[00:00:19] -- Analysis off: Robin Quill stopped captions and cues; nothing Robin Quill said was "
            "transcribed until 00:00:31, when they agreed again.")
-    # Where it happened: after the line that started before 00:19.2, before the one that started after it.
-    assert lines.index(gap) == lines.index(next(ln for ln in lines if ln.startswith("[00:00:12] Robin"))) + 1
-    assert lines.index(gap) == lines.index(next(ln for ln in lines if ln.startswith("[00:00:19] Robin"))) - 1
+    # Where it happened: after the turn that started before 00:19.2, before the one that started after it (the
+    # note ends Robin's turn; paragraphs are apart by a blank line).
+    assert lines.index(gap) == lines.index(next(ln for ln in lines if ln.startswith("[00:00:12] Robin"))) + 2
+    assert lines.index(gap) == lines.index(next(ln for ln in lines if ln.startswith("[00:00:19] Robin"))) - 2
 
 
 async def test_pdf_has_consent_history_shaded_gap_notes_and_human_labels(

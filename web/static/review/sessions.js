@@ -7,7 +7,36 @@ const search = document.querySelector('#search');
 const clear = document.querySelector('#search-clear');
 
 function participantsText(session) {
-  return session.participants.map((p) => `${p.name} (${p.role})`).join(', ') || 'Nobody joined';
+  const names = session.participants.map((p) => `${p.name} (${p.role})`).join(', ');
+  if (!session.live) return names || 'Nobody joined';
+  // Live: who has joined so far (the count grows as people come in; the list is read when the page loads).
+  const n = session.participants.length;
+  return n ? `${n} joined so far: ${names}` : 'Nobody has joined yet';
+}
+
+// A live session: "Live now" and a button that asks for a new room link and goes there. The old room
+// link stops working (a new one replaces it), so a lost or closed tab is no dead end.
+function liveCell(session) {
+  const problem = el('p', { class: 'field-error', role: 'alert', hidden: true });
+  const button = el('button', {
+    type: 'button', class: 'primary small return-button',
+    'aria-label': `Return to the session of ${when(session.created_at)}`,
+    text: 'Return to the session',
+  });
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    problem.hidden = true;
+    try {
+      const data = await api('POST', `/api/sessions/${session.session_id}/return`);
+      location.assign(data.counselor_url);
+    } catch (err) {
+      problem.textContent = err.message;
+      problem.hidden = false;
+      button.disabled = false;
+    }
+  });
+  return el('td', { role: 'cell', 'data-label': 'Duration', class: 'live-cell' },
+    el('span', { class: 'live-status' }, el('span', { class: 'live-badge', text: 'Live now' }), button), problem);
 }
 
 // One client's decisions in words, from the first change on: "stopped at 00:19, agreed again at 00:31".
@@ -47,11 +76,11 @@ function render(sessions, query) {
   for (const s of sessions) {
     const link = el('a', { href: `/records/${s.session_id}`, text: when(s.created_at) });
     // data-label: on a phone each row stacks as a card and every cell names its column (review.css).
-    body.append(el('tr', { role: 'row' },
+    body.append(el('tr', { role: 'row', class: s.live ? 'is-live' : undefined },
       el('td', { role: 'cell' }, link, el('div', { class: 'muted small-text', text: s.title })),
       el('td', { role: 'cell', 'data-label': 'Participants', text: participantsText(s) }),
-      el('td', { role: 'cell', 'data-label': 'Duration',
-        text: s.ended_at ? duration(s.duration_s) : (s.live ? 'In progress' : 'Not ended') }),
+      s.live ? liveCell(s) : el('td', { role: 'cell', 'data-label': 'Duration',
+        text: s.ended_at ? duration(s.duration_s) : 'Not ended' }),
       el('td', { role: 'cell', 'data-label': 'Consent', text: consentText(s) }),
       el('td', { role: 'cell', 'data-label': 'Lines', text: String(s.line_count) })));
     if (s.matches && s.matches.length) {
