@@ -8,6 +8,7 @@ over when their socket arrives here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -120,6 +121,10 @@ class SessionRegistry:
         self.sessions: dict[str, Session] = {}
         self._by_counselor: dict[bytes, Session] = {}
         self._by_invite: dict[bytes, Session] = {}
+        # One open at a time: after a failover the counselor and the clients of a session rejoin together,
+        # and each open awaits the database; without it two of them could both take the session over, or
+        # one could find it held here halfway and take its link for a replaced one.
+        self._opening = asyncio.Lock()
 
     async def create(self, title: str = "Counseling session") -> tuple[Session, str, str]:
         """A new session; returns it with its counselor token and invite token (shown once)."""
@@ -233,7 +238,10 @@ class SessionRegistry:
     async def open(self, token: str) -> Opened:
         """The live session a token opens, held by this instance: taken over from the database when it
         is not here yet (this instance restarted, or the balancer sent the session here)."""
-        key = digest(token)
+        async with self._opening:
+            return await self._open(digest(token))
+
+    async def _open(self, key: bytes) -> Opened:
         held = await self._held(key)
         if held is not None:
             session, role = held

@@ -3,6 +3,7 @@ session, taken over by whichever instance claims it, and abandoned sessions are 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -54,6 +55,21 @@ async def test_a_stored_session_comes_back_whole_on_another_instance(database: D
     # The instance that held it before learns it lost it at its next renewal.
     assert await here.renew() == [session.id]
     assert await there.renew() == []
+
+
+async def test_the_counselor_and_a_client_rejoining_together_both_get_the_one_taken_over_session(
+    database: Database,
+) -> None:
+    # After a failover everyone's browser rejoins at once; each open awaits the database. Two opens in flight
+    # once took the session over twice, or refused the counselor's link as replaced (seen in the failover test).
+    here = SessionRegistry(3600, 6, LiveSessionStore(database), instance="a")
+    session, counselor_token, invite_token = await here.create()
+    await here.save(session)
+    there = SessionRegistry(3600, 6, LiveSessionStore(database), instance="b")
+    opened = await asyncio.gather(there.open(invite_token), there.open(counselor_token), there.open(invite_token))
+    assert [o.role for o in opened] == [Role.CLIENT, Role.COUNSELOR, Role.CLIENT]
+    assert len({id(o.session) for o in opened}) == 1 and list(there.sessions) == [session.id]
+    assert [o.restored for o in opened] == [True, False, False]
 
 
 async def test_ended_and_unknown_tokens_are_refused_from_the_database(database: Database) -> None:
