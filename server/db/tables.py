@@ -64,6 +64,9 @@ class TranscriptLineRow(Base):
     # The words with their times, [[text, start_s, end_s, glued], ...] as encrypted JSON (exports time
     # their cues by them); None for rows older than sentences.
     words_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # How a counselor's sentence was coded live (open_question, closed_question, reflection, other): the
+    # review's listening summary counts what the panel counted. None for clients' rows and older records.
+    counselor_act: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # A counselor's correction; the recognised text above is never overwritten.
     corrected_text_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

@@ -207,6 +207,8 @@ class SessionTranscript:
     async def _finished(self, participant: Participant, event: Sentence, key: Key, line_id: int) -> None:
         self._progress.pop(key, None)
         analysis = await self._cues.sentence(participant, event.text, event.end_s, line_id)
+        if analysis.counselor_act is not None and participant.role is Role.COUNSELOR:
+            await self._recorder.counselor_act(self.session, line_id, analysis.counselor_act.value)
         self._show(participant, event, line_id, analysis, alerted=key in self._alerted)
 
     def _show(

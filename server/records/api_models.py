@@ -15,7 +15,7 @@ from analysis.events import Severity
 from server.http.api import ApiModel
 from server.http.fields import NO_INVALID_CHARACTERS, typed_text
 from server.records.models import ConsentEvent, Note, ParticipantRecord, SessionSummary
-from server.records.read_model import ReviewCue, ReviewLine, SessionRecord, TalkTime
+from server.records.read_model import Listening, ReviewCue, ReviewLine, SessionRecord, TalkTime
 from server.session.states import ConsentState
 
 MAX_QUERY = 200
@@ -156,6 +156,31 @@ class RecordTalkTime(ApiModel):
         return cls(participant_id=t.participant_id, name=t.name, role=t.role, seconds=t.seconds, share=t.share)
 
 
+class RecordListening(ApiModel):
+    """A counselor's listening over the session, from their sentences as coded live (rules and model)."""
+
+    participant_id: str
+    name: str
+    open_question: int = Field(ge=0)
+    closed_question: int = Field(ge=0)
+    reflection: int = Field(ge=0)
+    other: int = Field(ge=0)
+    reflection_to_question: float | None = Field(
+        ge=0, description="reflections per question (MITI: 1:1 is fair, 2:1 good); null before a question")
+    percent_open: float | None = Field(ge=0, le=100, description="share of the questions that were open")
+
+    @classmethod
+    def of(cls, listening: Listening) -> RecordListening:
+        t = listening.tally
+        ratio, share = t.reflection_to_question, t.percent_open
+        return cls(
+            participant_id=listening.participant_id, name=listening.name, open_question=t.open_question,
+            closed_question=t.closed_question, reflection=t.reflection, other=t.other,
+            reflection_to_question=round(ratio, 2) if ratio is not None else None,
+            percent_open=round(share, 1) if share is not None else None,
+        )
+
+
 class NoteReply(ApiModel):
     note_id: int
     text: str
@@ -173,6 +198,9 @@ class SessionRecordReply(SessionSummaryReply):
     cues: list[RecordCue]
     talk_time: list[RecordTalkTime]
     notes: list[NoteReply] = Field(description="the counselor's private notes, oldest first")
+    listening: list[RecordListening] = Field(
+        default_factory=list, description="per counselor: questions and reflections"
+    )
 
     @classmethod
     def record_fields(cls, record: SessionRecord) -> dict[str, Any]:
@@ -181,6 +209,7 @@ class SessionRecordReply(SessionSummaryReply):
             "cues": [RecordCue.of(c) for c in record.cues],
             "talk_time": [RecordTalkTime.of(t) for t in record.talk_time],
             "notes": [NoteReply.of(n) for n in record.notes],
+            "listening": [RecordListening.of(x) for x in record.listening],
         }
 
     @classmethod

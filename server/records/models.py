@@ -24,6 +24,7 @@ class TranscriptLine:
     line_id: int = 0
     original_text: str | None = None  # set only when the line was corrected
     words: tuple[TimedWord, ...] = ()
+    counselor_act: str | None = None  # how a counselor's sentence was coded live
 
     @property
     def corrected(self) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from analysis.counselor_acts import ActTally, CounselorAct
 from analysis.sentiment import score_text
 from server.records.models import (
     ConsentEvent,
@@ -42,6 +43,15 @@ class TalkTime:
 
 
 @dataclass(frozen=True, slots=True)
+class Listening:
+    """How a counselor listened over the session: their sentences coded live as MITI-style acts."""
+
+    participant_id: str
+    name: str
+    tally: ActTally
+
+
+@dataclass(frozen=True, slots=True)
 class ConsentGap:
     """A stretch in which a participant had captions and cues off (withdrawn or declined): nothing they said
     was transcribed or analysed. ``end_s`` is None when they never agreed again."""
@@ -60,6 +70,7 @@ class SessionRecord:
     cues: list[ReviewCue]
     talk_time: list[TalkTime]
     notes: list[Note] = field(default_factory=list)
+    listening: list[Listening] = field(default_factory=list)
 
     @property
     def session_id(self) -> str:
@@ -132,6 +143,24 @@ def talk_time(summary: SessionSummary, lines: list[TranscriptLine]) -> list[Talk
     ]
 
 
+def listening(summary: SessionSummary, lines: list[TranscriptLine]) -> list[Listening]:
+    """Per counselor, the acts their sentences were coded as while the session ran (the panel's counters)."""
+    counts: dict[str, dict[CounselorAct, int]] = {}
+    for ln in lines:
+        act = ln.counselor_act
+        if ln.speaker_role == "counselor" and act is not None and act in CounselorAct._value2member_map_:
+            per = counts.setdefault(ln.participant_id, dict.fromkeys(CounselorAct, 0))
+            per[CounselorAct(act)] += 1
+    names = {p.participant_id: p.name for p in summary.participants}
+    return [
+        Listening(pid, names.get(pid, "Counselor"), ActTally(
+            open_question=c[CounselorAct.OPEN_QUESTION], closed_question=c[CounselorAct.CLOSED_QUESTION],
+            reflection=c[CounselorAct.REFLECTION], other=c[CounselorAct.OTHER],
+        ))
+        for pid, c in counts.items()
+    ]
+
+
 async def load_record(
     records: SessionRecords, summary: SessionSummary, scorer: SentimentScorer, notes: list[Note] | None = None
 ) -> SessionRecord:
@@ -144,4 +173,5 @@ async def load_record(
         cues=[ReviewCue(c, _line_for_cue(c, lines)) for c in cues],
         talk_time=talk_time(summary, lines),
         notes=notes or [],
+        listening=listening(summary, lines),
     )

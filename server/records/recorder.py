@@ -74,6 +74,12 @@ class Recorder:
         except Exception:
             log.exception("session %s: could not store more of sentence %s", session.id, line_id)
 
+    async def counselor_act(self, session: Session, line_id: int, act: str) -> None:
+        try:
+            await self.records.set_counselor_act(session.id, line_id, act)
+        except Exception:
+            log.exception("session %s: could not store the act of sentence %s", session.id, line_id)
+
     async def session_ended(self, session: Session) -> None:
         if session.ended_at is None:
             return

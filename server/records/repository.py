@@ -148,6 +148,15 @@ class SessionRecords:
             )
             return bool(cast(CursorResult[Any], result).rowcount)
 
+    async def set_counselor_act(self, session_id: str, line_id: int, act: str) -> None:
+        """Keeps how a counselor's finished sentence was coded (open_question, closed_question, ...)."""
+        async with self._db.sessionmaker.begin() as db:
+            await db.execute(
+                update(TranscriptLineRow)
+                .where(TranscriptLineRow.id == line_id, TranscriptLineRow.session_id == session_id)
+                .values(counselor_act=act)
+            )
+
     def _words_blob(self, words: Sequence[TimedWord], session_id: str) -> bytes | None:
         if not words:
             return None
@@ -217,6 +226,7 @@ class SessionRecords:
             line_id=row.id,
             original_text=recognised if corrected is not None else None,
             words=self._words(row.words_enc, sid),
+            counselor_act=row.counselor_act,
         )
 
     async def cues(self, session_id: str) -> list[StoredCue]:

@@ -34,8 +34,8 @@ CAMERA_OFF_WATCH_S = 8.0  # longer than the 3 s a missing face needs before its 
 
 # What server/cues.py and server/live.py send for a line with crisis language (an alert, then the line).
 RISKY_LINE = {
-    "kind": "transcript_line", "name": "Sam", "role": "client", "text": "Some days I feel like I can't go on.",
-    "sentiment": -0.4, "risk": "urgent", "counselor_act": None,
+    "kind": "transcript_line", "line_id": 9001, "closed": True, "name": "Sam", "role": "client",
+    "text": "Some days I feel like I can't go on.", "sentiment": -0.4, "risk": "urgent", "counselor_act": None,
 }
 ALERT = {
     "kind": "alert",
@@ -190,6 +190,30 @@ def test_counselor_panel_live_insights_face_cue_and_mute(
     acknowledged = counselor.locator("#insight-cues .insight-cue.sev-urgent")
     expect(acknowledged).to_contain_text("acknowledged")
     expect(acknowledged.get_by_role("button", name=re.compile("Mute this kind"))).to_have_count(0)
+
+    # A rule hit the model set aside is shown with its reason (never dropped silently), and the counselor's
+    # listening counters read as the coached ratio and the share of open questions.
+    aside_line = "My boss will kill me if I am late again."
+    aside = {"kind": "cue", "cue": {
+        "participant_id": sam, "name": "Sam", "at_s": start_s + 6.0, "kind": "words.risk_set_aside",
+        "severity": "info", "line_id": None,
+        "sentence": "Set aside: Client said \u201ckill me\u201d; an idiom about someone else (model p 0.02)",
+        "evidence": {"line": aside_line, "phrase": "kill me", "category": "suicide", "frame": "other",
+                     "rule": "kill_me"},
+    }}
+    listening = {"kind": "listening", "participant_id": rivera, "open_question": 2, "closed_question": 2,
+                 "reflection": 6, "other": 1, "reflection_to_question": 1.5, "percent_open": 50.0}
+    counselor.evaluate(INJECT_JS, [{"type": "counselor", "event": aside}, {"type": "counselor", "event": listening}])
+    set_aside = counselor.locator('#insight-cues .insight-cue[data-kind="words.risk_set_aside"]')
+    expect(set_aside.locator(".cue-tag").first).to_have_text("set aside, no alert")
+    expect(set_aside.locator(".cue-sentence")).to_contain_text("an idiom about someone else")
+    set_aside.locator("summary").click()
+    expect(set_aside.locator(".cue-quote")).to_have_text(aside_line)
+    expect(set_aside.locator(".cue-kind")).to_have_text("Words set aside (no alert)")
+    expect(counselor.locator("#insight-alerts")).to_be_hidden()  # no alert for it
+    box = counselor.locator("#insight-listening")
+    expect(box).to_contain_text("About 1.5 reflections for each question: in the fair band (1:1 or more).")
+    expect(box).to_contain_text("50% of your questions were open.")
 
     # Tablet width: the side panel stacks under the call and stays usable.
     counselor.set_viewport_size({"width": 768, "height": 1024})

@@ -50,9 +50,14 @@ async def _seed(data_dir: Path) -> None:
     # Robin stops captions and cues for a while (between the 4th and 5th lines) and agrees again.
     await store.add_consent(SESSION_ID, "p-k1", "client", "withdrawn", "v1", start + timedelta(seconds=19.2))
     await store.add_consent(SESSION_ID, "p-k1", "client", "granted", "v1", start + timedelta(seconds=19.4))
-    for role, t0, t1, text in LINES:
+    ids = [
         await store.add_transcript_line(SESSION_ID, "p-c1" if role == "counselor" else "p-k1", role, t0, t1, text,
                                         start)
+        for role, t0, t1, text in LINES
+    ]
+    # as the live session coded the counselor's two sentences
+    await store.set_counselor_act(SESSION_ID, ids[0], "open_question")
+    await store.set_counselor_act(SESSION_ID, ids[2], "reflection")
     await store.add_cue(SESSION_ID, "p-k1", 19.0, "words.risk_language", "urgent", "Robin said they feel hopeless.",
                         {"words": ["hopeless"]})
     await store.end_session(SESSION_ID, start + timedelta(minutes=50))
@@ -138,6 +143,11 @@ def test_review_pages_with_keyboard_on_laptop_and_tablet(server_url: str) -> Non
         expect(page.locator("#tone-chart polyline")).to_have_count(2)
         expect(page.locator("#tone-chart .cue-marker")).to_have_count(1)
         expect(page.locator("#talk-time li")).to_have_count(2)
+        # How the counselor listened, as the panel counted it: one open question, one reflection, 1:1.
+        listening = page.locator("#listening")
+        expect(listening).to_contain_text("Dr. Ada Marsh: 1 open and 0 closed questions, 1 reflection")
+        expect(listening).to_contain_text("About 1.0 reflections for each question: in the fair band (1:1 or more).")
+        expect(listening).to_contain_text("100% of your questions were open.")
 
         # A cue says when, about whom, what kind and how urgent, in words; the layout holds for each.
         cue = page.locator("#cue-list .cue-item").first

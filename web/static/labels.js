@@ -20,6 +20,7 @@ export const KIND_LABELS = {
   'video.looking_away': 'Looking away',
   'video.restless': 'Head movement',
   'video.expression_tense': 'Facial expression (weak signal)',
+  'words.risk_set_aside': 'Words set aside (no alert)',
 };
 
 // What each severity asks of the counselor, in words (never a raw level name).
@@ -43,4 +44,22 @@ export function kindLabel(kind) {
 
 export function severityLabel(severity) {
   return SEVERITY_LABELS[severity] ?? SEVERITY_LABELS.info;
+}
+
+// The counselor's listening in words, for the live panel and the review: MITI's reflections-to-questions
+// ratio with the bands counselors are coached on (1:1 fair, 2:1 good) and the share of open questions.
+export function listeningSentences({ open_question: open = 0, closed_question: closed = 0, reflection = 0,
+  reflection_to_question: ratio = null, percent_open: share = null }) {
+  const asked = open + closed;
+  if (!asked && !reflection) return ['No questions or reflections from you counted yet.'];
+  const out = [];
+  if (asked && ratio !== null && ratio !== undefined) {
+    const band = ratio >= 2 ? 'in the good band (2:1 or more)' : ratio >= 1 ? 'in the fair band (1:1 or more)'
+      : 'below 1:1; counselors are coached towards 1:1 (fair) and 2:1 (good)';
+    out.push(`About ${ratio.toFixed(1)} reflections for each question: ${band}.`);
+  } else if (reflection) {
+    out.push(`${reflection} reflection${reflection === 1 ? '' : 's'}, no questions yet.`);
+  }
+  if (asked && share !== null && share !== undefined) out.push(`${Math.round(share)}% of your questions were open.`);
+  return out;
 }

@@ -7,7 +7,7 @@
 // Calm by design: values update in place (no re-rendering, no animation), cues are worded as prompts
 // for attention, and only urgent alerts interrupt (a banner that stays until acknowledged).
 import { formatOffset } from './captions.js';
-import { baseKind, kindLabel } from './labels.js';
+import { baseKind, kindLabel, listeningSentences } from './labels.js';
 import { el } from './ui.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -348,11 +348,8 @@ export class InsightsPanel {
     const stats = el('ul', { class: 'plain-list listening-stats' },
       ...counts.map(([label, n]) => el('li', { dataset: { measure: label } },
         el('span', { class: 'stat-number', text: String(isNumber(n) ? n : 0) }), el('span', { class: 'stat-label', text: label }))));
-    const asked = (event.open_question ?? 0) + (event.closed_question ?? 0);
-    const note = el('p', { class: 'small-text muted listening-note', text: asked && isNumber(event.percent_open)
-      ? `${Math.round(event.percent_open)}% of your questions so far were open.`
-      : 'No questions from you counted yet.' });
-    this.listeningBox.replaceChildren(stats, note);
+    const notes = listeningSentences(event).map((text) => el('p', { class: 'small-text muted listening-note', text }));
+    this.listeningBox.replaceChildren(stats, ...notes);
   }
 
   // ---------- transcript: markers and jumps ----------
@@ -418,14 +415,17 @@ export class InsightsPanel {
     const kind = String(cue.kind ?? '');
     const ended = kind.endsWith('.ended');
     const severity = acknowledgedAt ? 'urgent' : ended ? 'ended' : (cue.severity === 'notice' ? 'notice' : 'info');
-    const tag = { urgent: `urgent alert, acknowledged ${acknowledgedAt}`, notice: 'worth a look', ended: 'ended' }[severity];
+    const setAside = baseKind(kind) === 'words.risk_set_aside';  // a rule hit the model judged very unlikely
+    const tag = setAside ? 'set aside, no alert'
+      : { urgent: `urgent alert, acknowledged ${acknowledgedAt}`, notice: 'worth a look', ended: 'ended' }[severity];
     const showLine = el('button', { type: 'button', class: 'secondary small', dataset: { action: 'show-line' },
       onclick: () => this.showLine(cue), text: 'Show in transcript' });
     showLine.hidden = !this.lineFor(cue);
     const mute = el('button', { type: 'button', class: 'ghost small mute-kind', dataset: { action: 'mute', kind: baseKind(kind) },
       onclick: () => this.setMuted(baseKind(kind), !this.muted.has(baseKind(kind))) });
     const evidence = cue.evidence && typeof cue.evidence === 'object' ? cue.evidence : {};
-    const quote = kind === 'words.risk' && evidence.line ? el('blockquote', { class: 'cue-quote', text: evidence.line }) : null;
+    const quote = (kind === 'words.risk' || setAside) && evidence.line
+      ? el('blockquote', { class: 'cue-quote', text: evidence.line }) : null;
     const item = el('li', { class: `insight-cue sev-${severity}`, dataset: { kind, participant: cue.participant_id ?? '' } },
       el('details', {},
         el('summary', {},

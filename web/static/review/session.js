@@ -1,6 +1,6 @@
 // One session record: transcript with speakers and times, tone chart with cue markers that jump to their
 // line, talk time, cues, private notes, corrections (the original is kept), search within, export, delete.
-import { kindLabel, severityLabel } from '../labels.js';
+import { kindLabel, listeningSentences, severityLabel } from '../labels.js';
 import { api, clock, consentWord, duration, el, setupTopbar, when } from './api.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -124,6 +124,20 @@ function renderTalkTime() {
         el('span', { class: 'muted', text: `${Math.round(t.share * 100)}% · ${clock(t.seconds)}` })),
       el('div', { class: 'bar-track', role: 'img', 'aria-label': `${Math.round(t.share * 100)} percent` }, bar));
   }));
+}
+
+// How each counselor listened: the acts their sentences were coded as live, as the panel counted them.
+function renderListening() {
+  const box = document.querySelector('#listening');
+  const counselors = record.listening ?? [];
+  if (!counselors.length) {
+    box.replaceChildren(el('p', { class: 'muted', text: 'No questions or reflections were counted in this session.' }));
+    return;
+  }
+  box.replaceChildren(...counselors.map((c) => el('div', { class: 'listening-summary', dataset: { participant: c.participant_id } },
+    el('p', { class: 'listening-counts', text:
+      `${c.name}: ${c.open_question} open and ${c.closed_question} closed questions, ${c.reflection} reflection${c.reflection === 1 ? '' : 's'}` }),
+    ...listeningSentences(c).map((text) => el('p', { class: 'muted small-text', text })))));
 }
 
 function nameOf(pid) {
@@ -427,6 +441,7 @@ async function main() {
   renderHeader();
   renderChart();
   renderTalkTime();
+  renderListening();
   renderCues();
   renderConsentHistory();
   renderTranscript();
