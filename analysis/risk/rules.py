@@ -63,7 +63,9 @@ def rule(
     topic: bool = False,
     examples: tuple[str, ...] = (),
 ) -> Rule:
-    regex = re.compile(r"\b" + pattern + r"\b")
+    # The group matters: without it the word boundaries bind to the first and last alternatives only, and
+    # "od on" matched inside "good one" and "food on".
+    regex = re.compile(r"\b(?:" + pattern + r")\b")
     return Rule(name, _UNSET, level, regex, negatable, person, accident_prone, topic, examples)
 
 

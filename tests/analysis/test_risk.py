@@ -86,6 +86,10 @@ def level(detector: RiskDetector, text: str, context: tuple[str, ...] = ()) -> S
         # captions without apostrophes
         ("Honestly I dont want to be here anymore.", URGENT),
         ("Im not going to hurt myself", None),
+        # a rule's words inside other words are not its words (its word boundaries hold for every alternative)
+        ("That was a good one.", None),
+        ("We always had food on the table.", None),
+        ("I was scared I would od on my meds again.", URGENT),
     ],
 )
 def test_examples(detector: RiskDetector, text: str, expected: Severity | None) -> None:
