@@ -132,13 +132,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.crisis", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--lines-only", action="store_true",
+                        help="only the project's spoken lines, not the real public text (bench.crisis_real)")
     args = parser.parse_args(argv)
     result = evaluate(load_labelled_lines(args.data))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     _print_report(result)
     print(f"\nwrote {args.out}")
-    return 0
+    if args.lines_only:
+        return 0
+    # The figures that count: real public text, development and test parts, rules alone beside the vote.
+    from bench import crisis_real
+
+    print()
+    return crisis_real.main(["--split", "both"])
 
 
 if __name__ == "__main__":
