@@ -412,9 +412,27 @@ class CaptionPolicy:
         """Whether any audio still waits for a decode (use after ``flush``)."""
         return bool(self._closing) or self._in_flight is not None
 
+    @property
+    def final_waiting(self) -> bool:
+        """Whether a closed utterance waits for its final decode."""
+        return bool(self._closing)
+
     # ---------------------------------------------------------------- scheduling
-    def next_request(self) -> DecodeRequest | None:
-        """The decode to run now, or None. At most one request is in flight per stream."""
+    def partial_due(self, partial_step_s: float | None = None) -> bool:
+        """Whether ``next_request`` would issue a partial now (nothing in flight, no final waiting), with
+        ``partial_step_s`` of new audio required since the last decode (None: the settings' step)."""
+        s = self.settings
+        cur = self._current
+        if self._in_flight is not None or self._closing or cur is None:
+            return False
+        if cur.speech_s < max(s.first_partial_s, s.min_utterance_speech_s):
+            return False
+        step = s.partial_step_s if partial_step_s is None else partial_step_s
+        return (self._samples_fed - self._last_decode_end) / SAMPLE_RATE >= step
+
+    def next_request(self, partial_step_s: float | None = None) -> DecodeRequest | None:
+        """The decode to run now, or None. At most one request is in flight per stream. ``partial_step_s``
+        overrides the settings' step between partials (the caller widens it when the decoder is behind)."""
         if self._in_flight is not None:
             return None
         s = self.settings
@@ -422,14 +440,10 @@ class CaptionPolicy:
             utt, audio, start = self._closing[0]
             if utt.speech_s < s.min_utterance_speech_s:
                 self._closing.pop(0)
-                return self.next_request()
+                return self.next_request(partial_step_s)
             return self._issue("final", audio, start, s.final_beam_size, utt)
         cur = self._current
-        if cur is None:
-            return None
-        if cur.speech_s < max(s.first_partial_s, s.min_utterance_speech_s):
-            return None
-        if (self._samples_fed - self._last_decode_end) / SAMPLE_RATE < s.partial_step_s:
+        if cur is None or not self.partial_due(partial_step_s):
             return None
         self._trim_current()
         self._last_decode_end = self._samples_fed

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,7 @@ from analysis.voice import VoiceSettings
 from server.live.asr import AsrPool, AsrSettings, Transcriber
 from server.live.caption_stream import CaptionStream
 from server.live.cues import SessionCues
+from server.live.load import LoadSettings
 from server.live.text_encoder import make_text_cue_judge_or_none
 from server.live.transcript import SessionTranscript
 from server.media.consumers import AudioConsumer, VideoConsumer
@@ -33,16 +34,23 @@ from server.media.uplink import UplinkManager
 from server.records.context import RECORDER
 from server.records.recorder import Recorder
 from server.session.delivery import deliver
-from server.session.effects import ToCaptionViewers
+from server.session.effects import ToCaptionViewers, ToCounselors, ToParticipant
 from server.session.model import Session
 from server.session.participant import Participant
-from server.session.protocol.server import Caption
+from server.session.protocol.counselor import CaptionsOff
+from server.session.protocol.server import Caption, CaptionsUnavailable
 from server.session.states import ConsentState, Role
 from server.settings import SETTINGS, Settings
 
 log = logging.getLogger(__name__)
 
 SENTENCE_TICK_S = 0.5
+CAPTIONS_OFF_FOR_COUNSELOR = (
+    "Live captions are off for this session: the caption engine is already serving as many sessions as it "
+    "can. The call works as usual and voice and video cues carry on, but this session has no live captions, "
+    "no transcript and no crisis-language alerts."
+)
+CAPTIONS_OFF_FOR_PARTICIPANT = "Live captions are not available right now."
 
 
 def asr_settings(settings: Settings) -> AsrSettings:
@@ -104,6 +112,11 @@ class LiveAnalysis:
         self._video_executor = video_executor
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        # Admission: a session is given captions (or not) once, when its first uplink starts, and keeps
+        # that for its life; sessions already captioned are never degraded below fewer partials.
+        self._captioned: dict[str, Session] = {}
+        self._uncaptioned: dict[str, tuple[Session, Literal["capacity", "overloaded"]]] = {}
+        self.sessions_shed = 0
 
     def session_cues(self, session: Session) -> SessionCues:
         for sid in [sid for sid, c in self.cues.items() if c.session.ended and not self._streams_of(sid)]:
@@ -163,7 +176,7 @@ class LiveAnalysis:
         video: list[VideoConsumer] = []
         if participant.role is Role.CLIENT:
             video.append(_FaceFeed(session_cues, participant))
-        if self.pool is not None:
+        if self.pool is not None and self._captions_for(session, participant):
             key = (session.id, participant.id)
 
             async def on_event(event: CaptionEvent) -> None:
@@ -178,6 +191,37 @@ class LiveAnalysis:
 
             audio.insert(0, _Tracked(stream, stream_closed))
         return audio, video
+
+    def _captions_for(self, session: Session, participant: Participant) -> bool:
+        """Whether this session has live captions; a new session is admitted while there is room and the
+        ASR pool keeps up. Participants of a session without them are told, calmly, when their uplink
+        starts (and the counselor's panel why)."""
+        assert self.pool is not None
+        for table in (self._captioned, self._uncaptioned):
+            for sid in [sid for sid, entry in table.items() if _session_of(entry).ended]:
+                del table[sid]
+        if session.id in self._captioned:
+            return True
+        shed = self._uncaptioned.get(session.id)
+        if shed is None:
+            capacity = self.settings.caption_capacity
+            if len(self._captioned) < capacity and not self.pool.load.saturated(self.pool.now()):
+                self._captioned[session.id] = session
+                return True
+            reason: Literal["capacity", "overloaded"] = (
+                "capacity" if len(self._captioned) >= capacity else "overloaded"
+            )
+            shed = self._uncaptioned[session.id] = (session, reason)
+            self.sessions_shed += 1
+            log.warning(
+                "session %s starts without live captions (%s: %d captioned sessions, capacity %d)",
+                session.id, reason, len(self._captioned), capacity,
+            )
+        deliver(session, [
+            ToCounselors(CaptionsOff(reason=shed[1], message=CAPTIONS_OFF_FOR_COUNSELOR)),
+            ToParticipant(participant.id, CaptionsUnavailable(message=CAPTIONS_OFF_FOR_PARTICIPANT)),
+        ])
+        return False
 
     async def _route_caption(self, session: Session, participant: Participant, event: CaptionEvent) -> None:
         if participant.consent is not ConsentState.GRANTED:
@@ -219,6 +263,19 @@ class LiveAnalysis:
         dropped.add_metric([], sum(s.dropped_s for s in self.streams.values()))
         streams.add_metric([], len(self.streams))
         yield from (backlog, dropped, streams)
+        shed = CounterMetricFamily(
+            "attune_sessions_shed", "Sessions started without live captions because the caption engine was full"
+        )
+        shed.add_metric([], self.sessions_shed)
+        captioned = GaugeMetricFamily("attune_caption_sessions", "Live sessions admitted to live captions")
+        captioned.add_metric([], sum(1 for s in self._captioned.values() if not s.ended))
+        capacity = GaugeMetricFamily("attune_caption_capacity", "Sessions the caption engine admits at once")
+        capacity.add_metric([], self.settings.caption_capacity)
+        yield from (shed, captioned, capacity)
+
+
+def _session_of(entry: Session | tuple[Session, str]) -> Session:
+    return entry[0] if isinstance(entry, tuple) else entry
 
 
 class _Tracked:
@@ -281,7 +338,7 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     video_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="video")
     pool: AsrPool | None = None
     if settings.captions:
-        pool = AsrPool(asr_settings(settings), app.get(TRANSCRIBER))
+        pool = AsrPool(asr_settings(settings), app.get(TRANSCRIBER), LoadSettings(capacity=settings.caption_capacity))
         await pool.start()
         log.info("caption engine ready (model %s)", settings.asr.model)
     judge_factory = rules_only
