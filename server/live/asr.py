@@ -460,17 +460,18 @@ class AsrPool:
         return probs
 
     def _next_job(self) -> _Job | None:
-        # Round robin among the streams whose head job has the best priority; the served stream moves
-        # to the back.
+        # Round robin among the streams that have a job of the best priority queued (a stream's final
+        # goes before its own older partials too); the served stream moves to the back.
         while self._queues:
             for stream_id in [sid for sid, q in self._queues.items() if not q]:
                 del self._queues[stream_id]
             if not self._queues:
                 return None
-            best = min(q[0].priority for q in self._queues.values())
-            stream_id = next(sid for sid, q in self._queues.items() if q[0].priority == best)
+            best = min(job.priority for q in self._queues.values() for job in q)
+            stream_id = next(sid for sid, q in self._queues.items() if any(j.priority == best for j in q))
             queue = self._queues[stream_id]
-            job = queue.popleft()
+            job = next(j for j in queue if j.priority == best)
+            queue.remove(job)
             self._queues.move_to_end(stream_id)
             if not queue:
                 del self._queues[stream_id]
