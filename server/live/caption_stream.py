@@ -167,10 +167,13 @@ class CaptionStream:
                 self._deferring = True
                 self._pool.load.partials_deferred += 1
             return
-        request = self._policy.next_request(partial_step_s=step)
+        short_final = self._pool.load.short_finals(self._pool.now())
+        request = self._policy.next_request(partial_step_s=step, short_final=short_final or None)
         if request is None:
             return
         self._deferring = False
+        if request.kind == "final" and request.window_s is not None:
+            self._pool.load.finals_short += 1
         self._request = request
         self._decode = asyncio.create_task(
             self._pool.transcribe(

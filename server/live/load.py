@@ -46,6 +46,9 @@ class LoadSettings:
     # queue. Finals waiting is worse (their text is what gets stored), so it widens twice as fast.
     partial_wait_weight: float = 1.0
     final_wait_weight: float = 2.0
+    # Past this pressure (the widening above, in seconds) finals decode in a short encoder window instead
+    # of Whisper's 30 s (about a ninth of the encoder cost on one core; bench.captions_sim measured its WER).
+    short_final_pressure_s: float = 0.3
 
 
 @dataclass(slots=True)
@@ -70,6 +73,7 @@ class PoolLoad:
         self._streams: dict[str, _Progress] = {}
         self.partials_skipped = 0  # queued partials withdrawn because their stream's final was ready
         self.partials_deferred = 0  # partials not started because the widened interval had not passed
+        self.finals_short = 0  # finals decoded in a short window because the pool was under pressure
         self.audio_received_s = 0.0  # over all streams, closed ones included
         self.decode_s = 0.0  # worker seconds spent decoding, over all streams
 
@@ -106,11 +110,18 @@ class PoolLoad:
     def lags_s(self) -> list[float]:
         return [p.lag_s for p in self._streams.values()]
 
-    def partial_step_s(self, base_s: float, now: float) -> float:
+    def pressure_s(self, now: float) -> float:
+        """How far behind the queue runs, in seconds: recent partial waits plus finals' waits, weighted."""
         s = self.settings
-        step = (base_s + s.partial_wait_weight * self.mean_wait_s("partial", now)
+        return (s.partial_wait_weight * self.mean_wait_s("partial", now)
                 + s.final_wait_weight * self.mean_wait_s("final", now))
-        return min(max(base_s, step), max(base_s, s.max_partial_step_s))
+
+    def partial_step_s(self, base_s: float, now: float) -> float:
+        step = base_s + self.pressure_s(now)
+        return min(step, max(base_s, self.settings.max_partial_step_s))
+
+    def short_finals(self, now: float) -> bool:
+        return self.pressure_s(now) > self.settings.short_final_pressure_s
 
     def saturated(self, now: float) -> bool:
         s = self.settings
@@ -129,6 +140,8 @@ class PoolLoad:
             "partial_step_seconds": self.partial_step_s(CaptionPolicySettings().partial_step_s, now),
             "partials_skipped": float(self.partials_skipped),
             "partials_deferred": float(self.partials_deferred),
+            "finals_short_window": float(self.finals_short),
+            "pressure_seconds": self.pressure_s(now),
             "audio_received_seconds": self.audio_received_s,
             "decode_seconds_per_audio_second": self.decode_s / self.audio_received_s if self.audio_received_s else 0.0,
             "saturated": float(self.saturated(now)),
