@@ -46,9 +46,12 @@ class LoadSettings:
     # queue. Finals waiting is worse (their text is what gets stored), so it widens twice as fast.
     partial_wait_weight: float = 1.0
     final_wait_weight: float = 2.0
-    # Past this pressure (the widening above, in seconds) finals decode in a short encoder window instead
-    # of Whisper's 30 s (about a ninth of the encoder cost on one core; bench.captions_sim measured its WER).
-    short_final_pressure_s: float = 0.3
+    # Past this pressure (the widening above, in seconds: finals waiting half a second) finals decode in a
+    # short encoder window instead of Whisper's 30 s: the encoder costs ~0.07 s instead of ~0.6 s on one
+    # core, but partials are most of the work, so a single stream saved only 7% CPU, for +0.9 WER points
+    # (bench.captions_sim --stride 4 --set final_short_window=1: 3.21 against 2.29). Hence only when the
+    # pool is well behind, with partials already at their widest.
+    short_final_pressure_s: float = 1.0
 
 
 @dataclass(slots=True)

@@ -133,7 +133,7 @@ async def test_under_backlog_every_utterance_still_gets_its_final_and_partials_t
 
     async def run(delay_s: float) -> tuple[dict[str, list[CaptionEvent]], FakeTranscriber, AsrPool, float]:
         fake = FakeTranscriber(lambda a, p, b: words_result(a), delay_s=delay_s)
-        pool = AsrPool(AsrSettings(num_workers=1), transcriber=fake)
+        pool = AsrPool(AsrSettings(num_workers=1), transcriber=fake, load=LoadSettings(short_final_pressure_s=0.3))
         await pool.start()
         got: dict[str, list[CaptionEvent]] = {s: [] for s in "abc"}
         streams = [CaptionStream(pool, s, got[s].append) for s in "abc"]
