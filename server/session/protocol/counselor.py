@@ -195,7 +195,7 @@ class CaptionsOff(CounselorEvent):
     ``reason``: "capacity" (as many captioned sessions as the server is set for) or "overloaded" (the
     engine was behind). ``message`` is the sentence to show."""
 
-    cadence: ClassVar[str] = "once, when the first uplink of the session starts"
+    cadence: ClassVar[str] = "whenever an uplink of the session starts"
     kind: Literal["captions_unavailable"] = "captions_unavailable"
     reason: Literal["capacity", "overloaded"]
     message: str
