@@ -41,17 +41,18 @@ class LoadSettings:
     saturation_final_wait_s: float = 1.0
     window_s: float = 10.0
     max_partial_step_s: float = 2.0
-    # How much each second of queue wait widens the partial interval. Partials that wait W seconds in the
-    # queue are W seconds stale when they start; asking for them more often than that only lengthens the
-    # queue. Finals waiting is worse (their text is what gets stored), so it widens twice as fast.
-    partial_wait_weight: float = 1.0
-    final_wait_weight: float = 2.0
-    # Past this pressure (the widening above, in seconds: finals waiting half a second) finals decode in a
-    # short encoder window instead of Whisper's 30 s: the encoder costs ~0.07 s instead of ~0.6 s on one
-    # core, but partials are most of the work, so a single stream saved only 7% CPU, for +0.9 WER points
-    # (bench.captions_sim --stride 4 --set final_short_window=1: 3.21 against 2.29). Hence only when the
-    # pool is well behind, with partials already at their widest.
-    short_final_pressure_s: float = 1.0
+    # How much each second of queue wait widens the partial interval. A stream has one decode in flight,
+    # so a partial that waited W seconds already spaces the next one by W: a weight of 1 would change
+    # nothing. Partials are most of the decode work (one stream: about 90%, from the figures below), so
+    # under load they are what must thin out; finals waiting is worse (their text is what gets stored) and
+    # widens faster.
+    partial_wait_weight: float = 2.0
+    final_wait_weight: float = 4.0
+    # Finals waiting longer than this (mean) decode in a short encoder window instead of Whisper's 30 s: the
+    # encoder costs ~0.07 s instead of ~0.6 s on one core, but a single stream saved only 7% CPU with it, for
+    # +0.9 WER points (bench.captions_sim --stride 4 --set final_short_window=1: 3.21 against 2.29). Hence
+    # only when the pool is well behind, with partials already spaced out.
+    short_final_wait_s: float = 0.5
 
 
 @dataclass(slots=True)
@@ -124,7 +125,7 @@ class PoolLoad:
         return min(step, max(base_s, self.settings.max_partial_step_s))
 
     def short_finals(self, now: float) -> bool:
-        return self.pressure_s(now) > self.settings.short_final_pressure_s
+        return self.mean_wait_s("final", now) > self.settings.short_final_wait_s
 
     def saturated(self, now: float) -> bool:
         s = self.settings

@@ -82,7 +82,8 @@ async def test_finals_are_never_refused_when_the_queue_is_full() -> None:
 
 
 def test_partial_interval_widens_with_queue_wait_and_comes_back() -> None:
-    load = PoolLoad(LoadSettings(window_s=10.0, max_partial_step_s=2.0))
+    load = PoolLoad(LoadSettings(window_s=10.0, max_partial_step_s=2.0, partial_wait_weight=1.0,
+                                 final_wait_weight=2.0))
     assert load.partial_step_s(0.35, now=0.0) == pytest.approx(0.35)
     for t in range(5):
         load.job_started("partial", 0.4, now=float(t))
@@ -98,11 +99,14 @@ def test_partial_interval_widens_with_queue_wait_and_comes_back() -> None:
 
 
 def test_finals_shorten_their_window_only_under_pressure() -> None:
-    load = PoolLoad(LoadSettings(short_final_pressure_s=0.3))
-    load.job_started("partial", 0.1, now=0.0)
-    assert load.pressure_s(now=0.0) == pytest.approx(0.1) and not load.short_finals(now=0.0)
-    load.job_started("final", 0.2, now=0.5)
-    assert load.pressure_s(now=0.5) == pytest.approx(0.1 + 2 * 0.2) and load.short_finals(now=0.5)
+    load = PoolLoad(LoadSettings(short_final_wait_s=0.5))
+    load.job_started("partial", 3.0, now=0.0)  # partials waiting long is not enough
+    assert load.pressure_s(now=0.0) == pytest.approx(2 * 3.0) and not load.short_finals(now=0.0)
+    load.job_started("final", 0.4, now=0.5)
+    assert not load.short_finals(now=0.5)
+    load.job_started("final", 0.8, now=0.6)  # finals wait 0.6 s on average
+    assert load.short_finals(now=0.6)
+    assert load.pressure_s(now=0.6) == pytest.approx(2 * 3.0 + 4 * 0.6)
 
 
 def test_decode_lag_is_received_minus_settled_and_saturation_follows_it() -> None:
@@ -133,7 +137,7 @@ async def test_under_backlog_every_utterance_still_gets_its_final_and_partials_t
 
     async def run(delay_s: float) -> tuple[dict[str, list[CaptionEvent]], FakeTranscriber, AsrPool, float]:
         fake = FakeTranscriber(lambda a, p, b: words_result(a), delay_s=delay_s)
-        pool = AsrPool(AsrSettings(num_workers=1), transcriber=fake, load=LoadSettings(short_final_pressure_s=0.3))
+        pool = AsrPool(AsrSettings(num_workers=1), transcriber=fake, load=LoadSettings(short_final_wait_s=0.1))
         await pool.start()
         got: dict[str, list[CaptionEvent]] = {s: [] for s in "abc"}
         streams = [CaptionStream(pool, s, got[s].append) for s in "abc"]
