@@ -6,8 +6,9 @@ The server app runs in-process (aiohttp AppRunner on 127.0.0.1) with its default
 tiny.en model, the default ASR pool and caption capacity). Per level, N sessions start ``--stagger`` seconds
 apart; each is a counselor socket (which creates the session, admits the client and reads the captions)
 and a client socket whose aiortc peer uplinks real speech at real-time pace: clips of
-``tests/data/speech/manifest.tsv`` (each with 0.5 s of silence before and 1.5 s after), a different
-rotation per session, about ``--seconds`` of audio each. At the end of a level every client stops its
+``tests/data/wer_manifest.tsv`` (LJ Speech, LibriSpeech, JFK: the manifest of the README's caption figures),
+each with 0.5 s of silence before and 1.5 s after, a different rotation per session, about ``--seconds`` of
+audio each. At the end of a level every client stops its
 uplink, the server flushes the last words, and the counselor ends the session.
 
 Reported per level (JSON keys as named):
@@ -22,6 +23,9 @@ Reported per level (JSON keys as named):
 * ``audio_dropped_s``: uplink and caption-engine audio dropped;
 * ``sessions_shed``: sessions that started without captions (the counselor got ``captions_unavailable``);
   their speech is not in the delay figures;
+CPU and memory are the whole process: the server and the bench's own aiortc senders (the clients' side of
+each uplink, Opus encoding and all), which a real deployment does not carry.
+
 * ``decode_lag_max_s``: the pool's largest decode lag (audio received minus settled) seen during the level;
   ``partials_skipped`` / ``partials_deferred``: partial decodes withdrawn for a final / held back by the
   widened interval.
@@ -301,6 +305,7 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
         "words_unmatched_final": sum(1 for _, _, f in words if f is None),
         "audio_s": round(sum(r.lane.audio_s for r in runs), 1),
         "wall_s": round(wall, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),  # the machine is shared: others' work shows here
     }
 
 
