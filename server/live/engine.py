@@ -113,7 +113,8 @@ class LiveAnalysis:
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         # Admission: a session is given captions (or not) once, when its first uplink starts, and keeps
-        # that for its life; sessions already captioned are never degraded below fewer partials.
+        # that for its life; under load a captioned session gets fewer partials and cheaper finals, never
+        # none.
         self._captioned: dict[str, Session] = {}
         self._uncaptioned: dict[str, tuple[Session, Literal["capacity", "overloaded"]]] = {}
         self.sessions_shed = 0
