@@ -56,7 +56,8 @@ class Settings:
     uplink_audio_queue_chunks: int = 1000  # 20 ms chunks: 20 s of audio before the reader waits
     captions: bool = True
     # Sessions with live captions at once; a session starting beyond it (or while the ASR pool is behind)
-    # runs without captions, and says so. 12 measured to keep up on 2 vCPU (README, bench.load).
+    # runs without captions, and says so. 12 is the target for 2 vCPU; what a machine really keeps up with
+    # is measured by bench.load (README: 2 on the 2 vCPU AMD EPYC machine), so set it per machine.
     caption_capacity: int = 12
     # The sentence-embedding model behind crisis language and counselor acts (rules alone when off).
     text_model: bool = True
