@@ -188,6 +188,11 @@ class CaptionPolicySettings:
     # agreed from a partial shorter than this; short utterances are settled by their final decode.
     min_agree_audio_s: float = 3.0
     final_beam_size: int = 5
+    # Finals decode in Whisper's full 30 s window (with temperature fallback): the most accurate and the
+    # most costly decode (one core: ~0.6 s for the encoder alone, against ~0.07 s for an 8 s window). True:
+    # finals use the partials' short window too. The server asks for that per request when the ASR pool
+    # is behind (``next_request(short_final=True)``), before it sheds sessions.
+    final_short_window: bool = False
     # settling and trimming
     final_hold_s: float = 1.5  # stable words older than this (stream time) become a final
     max_buffer_s: float = 12.0  # trim at finalised words past this
@@ -420,9 +425,30 @@ class CaptionPolicy:
         """Whether any audio still waits for a decode (use after ``flush``)."""
         return bool(self._closing) or self._in_flight is not None
 
+    @property
+    def final_waiting(self) -> bool:
+        """Whether a closed utterance waits for its final decode."""
+        return bool(self._closing)
+
     # ---------------------------------------------------------------- scheduling
-    def next_request(self) -> DecodeRequest | None:
-        """The decode to run now, or None. At most one request is in flight per stream."""
+    def partial_due(self, partial_step_s: float | None = None) -> bool:
+        """Whether ``next_request`` would issue a partial now (nothing in flight, no final waiting), with
+        ``partial_step_s`` of new audio required since the last decode (None: the settings' step)."""
+        s = self.settings
+        cur = self._current
+        if self._in_flight is not None or self._closing or cur is None:
+            return False
+        if cur.speech_s < max(s.first_partial_s, s.min_utterance_speech_s):
+            return False
+        step = s.partial_step_s if partial_step_s is None else partial_step_s
+        return (self._samples_fed - self._last_decode_end) / SAMPLE_RATE >= step
+
+    def next_request(
+        self, partial_step_s: float | None = None, short_final: bool | None = None
+    ) -> DecodeRequest | None:
+        """The decode to run now, or None. At most one request is in flight per stream. ``partial_step_s``
+        overrides the settings' step between partials and ``short_final`` their ``final_short_window`` (the
+        caller widens the one and shortens the other when the decoder is behind)."""
         if self._in_flight is not None:
             return None
         s = self.settings
@@ -430,14 +456,11 @@ class CaptionPolicy:
             utt, audio, start = self._closing[0]
             if utt.speech_s < s.min_utterance_speech_s:
                 self._closing.pop(0)
-                return self.next_request()
-            return self._issue("final", audio, start, s.final_beam_size, utt)
+                return self.next_request(partial_step_s, short_final)
+            short = s.final_short_window if short_final is None else short_final
+            return self._issue("final", audio, start, s.final_beam_size, utt, short_window=short)
         cur = self._current
-        if cur is None:
-            return None
-        if cur.speech_s < max(s.first_partial_s, s.min_utterance_speech_s):
-            return None
-        if (self._samples_fed - self._last_decode_end) / SAMPLE_RATE < s.partial_step_s:
+        if cur is None or not self.partial_due(partial_step_s):
             return None
         self._trim_current()
         self._last_decode_end = self._samples_fed
@@ -490,7 +513,8 @@ class CaptionPolicy:
 
     # ---------------------------------------------------------------- internals
     def _issue(
-        self, kind: DecodeKind, audio: AudioF32, start_sample: int, beam: int, utt: _Utterance
+        self, kind: DecodeKind, audio: AudioF32, start_sample: int, beam: int, utt: _Utterance,
+        short_window: bool = False,
     ) -> DecodeRequest:
         speech_end = utt.speech_end_s if kind == "final" else self._last_speech_end / SAMPLE_RATE
         req = DecodeRequest(
@@ -502,7 +526,8 @@ class CaptionPolicy:
             prompt=self._prompt(utt, start_sample / SAMPLE_RATE),
             beam_size=beam,
             speech_end_s=speech_end,
-            window_s=None if kind == "final" else self.partial_window_s(len(audio) / SAMPLE_RATE),
+            window_s=(None if kind == "final" and not short_window
+                      else self.partial_window_s(len(audio) / SAMPLE_RATE)),
         )
         self._next_request_id += 1
         self._in_flight = req

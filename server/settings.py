@@ -55,6 +55,10 @@ class Settings:
     ws_message_burst: int = 200
     uplink_audio_queue_chunks: int = 1000  # 20 ms chunks: 20 s of audio before the reader waits
     captions: bool = True
+    # Sessions with live captions at once; a session starting beyond it (or while the ASR pool is behind)
+    # runs without captions, and says so. 12 is the target for 2 vCPU; what a machine really keeps up with
+    # is measured by bench.load (README: 2 on the 2 vCPU AMD EPYC machine), so set it per machine.
+    caption_capacity: int = 12
     # The sentence-embedding model behind crisis language and counselor acts (rules alone when off).
     text_model: bool = True
     # Seconds of a speaker's own speech that form their voice baseline before voice cues can fire.
@@ -161,6 +165,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         instance_id=env.get("ATTUNE_INSTANCE_ID") or None,
         metrics_token=env.get("ATTUNE_METRICS_TOKEN") or None,
         captions=_bool(env, "ATTUNE_CAPTIONS", base.captions),
+        caption_capacity=_int(env, "ATTUNE_CAPTION_CAPACITY", base.caption_capacity),
         text_model=_bool(env, "ATTUNE_TEXT_MODEL", base.text_model),
         voice_baseline_s=_float(env, "ATTUNE_VOICE_BASELINE_S", base.voice_baseline_s),
         asr=asr,
@@ -185,6 +190,8 @@ def validate(settings: Settings) -> Settings:
         raise SettingsError("ATTUNE_RETENTION_DAYS must be 0 (keep until deleted) or a positive number of days")
     if settings.login_session_hours <= 0 or settings.login_max_failures < 1:
         raise SettingsError("ATTUNE_LOGIN_SESSION_HOURS and ATTUNE_LOGIN_MAX_FAILURES must be positive")
+    if settings.caption_capacity < 1:
+        raise SettingsError("ATTUNE_CAPTION_CAPACITY must be at least 1 (turn captions off with ATTUNE_CAPTIONS=0)")
     if settings.asr.device not in {"cpu", "cuda", "auto"}:
         raise SettingsError("ATTUNE_DEVICE must be cpu, cuda or auto")
     return settings
@@ -209,6 +216,10 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-captions", action="store_true", help="run without the caption engine (ATTUNE_CAPTIONS=0)"
     )
+    parser.add_argument(
+        "--caption-capacity", type=int,
+        help="sessions with live captions at once; later ones start without (ATTUNE_CAPTION_CAPACITY, default 12)",
+    )
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (ATTUNE_LOG_LEVEL)")
     parser.add_argument("--instance-id", help="this instance's name among several (ATTUNE_INSTANCE_ID)")
     parser.add_argument(
@@ -231,6 +242,7 @@ def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Setting
         "log_level": "log_level",
         "retention_days": "retention_days",
         "instance_id": "instance_id",
+        "caption_capacity": "caption_capacity",
     }
     for arg, name in mapping.items():
         value = getattr(args, arg, None)

@@ -39,6 +39,13 @@ def test_environment_then_cli_overrides(tmp_path: Path) -> None:
     assert (s2.port, s2.asr.model, s2.asr.device, s2.asr.language) == (9100, "/models/small", "cuda", "de")
 
 
+def test_caption_capacity_from_environment_and_cli() -> None:
+    assert settings_from_env({}).caption_capacity == 12
+    s = settings_from_env({"ATTUNE_CAPTION_CAPACITY": "5"})
+    assert s.caption_capacity == 5
+    assert apply_cli_overrides(s, parse(["--caption-capacity", "3"])).caption_capacity == 3
+
+
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
@@ -48,6 +55,8 @@ def test_environment_then_cli_overrides(tmp_path: Path) -> None:
         ({"ATTUNE_CERT": "/nonexistent.pem"}, "--cert and --key"),
         ({"ATTUNE_DEVICE": "tpu"}, "ATTUNE_DEVICE"),
         ({"ATTUNE_MAX_PARTICIPANTS": "12"}, "ATTUNE_MAX_PARTICIPANTS"),
+        ({"ATTUNE_CAPTION_CAPACITY": "0"}, "ATTUNE_CAPTION_CAPACITY"),
+        ({"ATTUNE_CAPTION_CAPACITY": "many"}, "ATTUNE_CAPTION_CAPACITY"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], needle: str) -> None:

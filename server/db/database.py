@@ -51,7 +51,10 @@ class Database:
 
     @classmethod
     def open(cls, database_url: str, cipher: FieldCipher) -> Database:
-        return cls(create_async_engine(database_url), cipher)
+        # SQLite: a writer waits up to 30 s for another's transaction (default 5 s) instead of failing, so
+        # a busy machine delays a stored sentence rather than losing it.
+        connect_args = {"timeout": 30.0} if database_url.startswith("sqlite") else {}
+        return cls(create_async_engine(database_url, connect_args=connect_args), cipher)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -33,6 +33,7 @@ from analysis.captions import (
     AsrWord,
     TranscriptionResult,
 )
+from server.live.load import LoadSettings, PoolLoad
 
 __all__ = [
     "AsrBusyError",
@@ -41,6 +42,7 @@ __all__ = [
     "AsrSettings",
     "AsrWord",
     "FakeTranscriber",
+    "PartialSkippedError",
     "StreamingVad",
     "Transcriber",
     "TranscriptionResult",
@@ -295,6 +297,10 @@ class AsrBusyError(RuntimeError):
     """The decode queue is full."""
 
 
+class PartialSkippedError(RuntimeError):
+    """A queued partial was withdrawn before a worker took it (its stream's final goes first)."""
+
+
 @dataclass(slots=True)
 class _Job:
     stream_id: str
@@ -327,8 +333,12 @@ class AsrPool:
     ``await pool.close()`` fails queued jobs and stops the threads.
     """
 
-    def __init__(self, settings: AsrSettings | None = None, transcriber: Transcriber | None = None) -> None:
+    def __init__(
+        self, settings: AsrSettings | None = None, transcriber: Transcriber | None = None,
+        load: LoadSettings | None = None,
+    ) -> None:
         self.settings = settings or AsrSettings()
+        self.load = PoolLoad(load)
         self._transcriber = transcriber
         self._executor = ThreadPoolExecutor(max(1, self.settings.num_workers), thread_name_prefix="asr")
         self._vad_executor = ThreadPoolExecutor(1, thread_name_prefix="vad")
@@ -379,7 +389,13 @@ class AsrPool:
             "audio_s": m.audio_s,
             "vad_s": m.vad_s,
             "rejected": float(m.rejected),
+            **self.load.snapshot(self.now()),
         }
+
+    @staticmethod
+    def now() -> float:
+        """The pool's clock (job waits, load figures)."""
+        return time.perf_counter()
 
     async def transcribe(
         self,
@@ -397,7 +413,9 @@ class AsrPool:
             raise RuntimeError("AsrPool is closed")
         if not self._workers:
             raise RuntimeError("AsrPool.start() was not awaited")
-        if self._queued >= self.settings.max_queue:
+        # Finals are never refused: their text is what gets stored (a stream has at most one job queued,
+        # so finals are bounded by the number of streams, which admission bounds).
+        if priority > 0 and self._queued >= self.settings.max_queue:
             self.metrics.rejected += 1
             raise AsrBusyError(f"ASR queue full ({self._queued} waiting)")
         transcriber = self.transcriber
@@ -416,6 +434,24 @@ class AsrPool:
         self._wake.set()
         return await job.future
 
+    def withdraw_partial(self, stream_id: str) -> bool:
+        """Take back this stream's partial decode if it is still queued (no worker has it yet): the caller
+        has a final to send instead, which must not wait behind a partial nobody needs any more."""
+        queue = self._queues.get(stream_id)
+        if not queue:
+            return False
+        kept = collections.deque(job for job in queue if job.priority == 0)
+        withdrawn = [job for job in queue if job.priority != 0]
+        if not withdrawn:
+            return False
+        self._queues[stream_id] = kept
+        self._queued -= len(withdrawn)
+        for job in withdrawn:
+            if not job.future.done():
+                job.future.set_exception(PartialSkippedError("partial withdrawn for a final"))
+        self.load.partials_skipped += len(withdrawn)
+        return True
+
     async def vad(self, vad: StreamingVad, audio: AudioF32) -> list[float]:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
@@ -424,17 +460,18 @@ class AsrPool:
         return probs
 
     def _next_job(self) -> _Job | None:
-        # Round robin among the streams whose head job has the best priority; the served stream moves
-        # to the back.
+        # Round robin among the streams that have a job of the best priority queued (a stream's final
+        # goes before its own older partials too); the served stream moves to the back.
         while self._queues:
             for stream_id in [sid for sid, q in self._queues.items() if not q]:
                 del self._queues[stream_id]
             if not self._queues:
                 return None
-            best = min(q[0].priority for q in self._queues.values())
-            stream_id = next(sid for sid, q in self._queues.items() if q[0].priority == best)
+            best = min(job.priority for q in self._queues.values() for job in q)
+            stream_id = next(sid for sid, q in self._queues.items() if any(j.priority == best for j in q))
             queue = self._queues[stream_id]
-            job = queue.popleft()
+            job = next(j for j in queue if j.priority == best)
+            queue.remove(job)
             self._queues.move_to_end(stream_id)
             if not queue:
                 del self._queues[stream_id]
@@ -454,6 +491,8 @@ class AsrPool:
                 continue
             started = time.perf_counter()
             self.metrics.wait_s += started - job.queued_at
+            if job.priority <= 1:  # caption decodes; a turn's second pass (lower priority) waits by design
+                self.load.job_started("final" if job.priority == 0 else "partial", started - job.queued_at, started)
             self._running += 1
             try:
                 result = await loop.run_in_executor(self._executor, job.fn)
@@ -473,6 +512,7 @@ class AsrPool:
                 self.metrics.calls += 1
                 self.metrics.windowed_calls += job.windowed
                 self.metrics.busy_s += time.perf_counter() - started
+                self.load.job_done(time.perf_counter() - started)
                 self.metrics.per_stream_calls[job.stream_id] = (
                     self.metrics.per_stream_calls.get(job.stream_id, 0) + 1
                 )

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from analysis.captions import SAMPLE_RATE, CaptionPolicy, CaptionPolicySettings, DecodeRequest
 from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial
-from server.live.asr import AsrPool, StreamingVad, TranscriptionResult
+from server.live.asr import AsrPool, PartialSkippedError, StreamingVad, TranscriptionResult
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class CaptionStream:
         self._runner = asyncio.create_task(self._run(), name=f"captions-{stream_id}")
         self.decode_calls = 0
         self.events_sent = 0
+        self._deferring = False  # a partial is held back by the pool's widened interval
 
     # ------------------------------------------------------------------ public
     def feed(self, samples: npt.NDArray[np.int16]) -> None:
@@ -143,6 +144,7 @@ class CaptionStream:
         finally:
             if self._decode is not None and not self._decode.done():
                 self._decode.cancel()
+            self._pool.load.forget(self.stream_id)
 
     # ------------------------------------------------------------------ internals
     async def _run(self) -> None:
@@ -158,6 +160,9 @@ class CaptionStream:
                 probs = await self._pool.vad(self._vad, audio)
                 self._backlog_samples -= sum(len(c) for c in chunks)
                 await self._emit(self._policy.feed(audio, probs))
+            if self._decode is not None and not self._decode.done() and self._policy.final_waiting:
+                # The utterance ended while its partial still waits in the queue: the final goes instead.
+                self._withdraw_partial()
             if self._decode is not None and self._decode.done():
                 await self._finish_decode()
             if self._closing and not self._backlog and not flushed:
@@ -165,13 +170,29 @@ class CaptionStream:
                 await self._emit(self._policy.flush())
             if self._decode is None:
                 self._start_decode()
+            self._pool.load.progress(self.stream_id, self.fed_s, self._policy.settled_until_s)
             if flushed and self._decode is None and not self._backlog and not self._policy.pending:
                 return
 
+    def _withdraw_partial(self) -> None:
+        if self._request is not None and self._request.kind == "partial":
+            self._pool.withdraw_partial(self.stream_id)
+
     def _start_decode(self) -> None:
-        request = self._policy.next_request()
+        base = self._policy.settings.partial_step_s
+        step = self._pool.load.partial_step_s(base, self._pool.now())
+        if step > base and self._policy.partial_due(base) and not self._policy.partial_due(step):
+            if not self._deferring:
+                self._deferring = True
+                self._pool.load.partials_deferred += 1
+            return
+        short_final = self._pool.load.short_finals(self._pool.now())
+        request = self._policy.next_request(partial_step_s=step, short_final=short_final or None)
         if request is None:
             return
+        self._deferring = False
+        if request.kind == "final" and request.window_s is not None:
+            self._pool.load.finals_short += 1
         self._request = request
         self._decode = asyncio.create_task(
             self._pool.transcribe(
@@ -192,6 +213,9 @@ class CaptionStream:
         self._decode = self._request = None
         try:
             result = task.result()
+        except PartialSkippedError:
+            self._policy.cancel(request)
+            return
         except Exception:
             log.warning("captions %s: decode failed", self.stream_id, exc_info=True)
             self._policy.cancel(request)

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,9 +25,10 @@ from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial, Cue, Tim
 from analysis.revision import RevisionSettings, TurnToRevise
 from analysis.text_model import TextCueJudge
 from analysis.voice import VoiceSettings
-from server.live.asr import AsrPool, AsrSettings, Transcriber
+from server.live.asr import AsrBusyError, AsrPool, AsrSettings, Transcriber
 from server.live.caption_stream import CaptionStream
 from server.live.cues import SessionCues
+from server.live.load import LoadSettings
 from server.live.text_encoder import make_text_cue_judge_or_none
 from server.live.transcript import RevisionCounts, SessionTranscript
 from server.media.consumers import AudioConsumer, VideoConsumer
@@ -35,10 +36,11 @@ from server.media.uplink import UplinkManager
 from server.records.context import RECORDER
 from server.records.recorder import Recorder
 from server.session.delivery import deliver
-from server.session.effects import ToCaptionViewers
+from server.session.effects import ToCaptionViewers, ToCounselors, ToParticipant
 from server.session.model import Session
 from server.session.participant import Participant
-from server.session.protocol.server import Caption
+from server.session.protocol.counselor import CaptionsOff
+from server.session.protocol.server import Caption, CaptionsUnavailable
 from server.session.states import ConsentState, Role
 from server.settings import SETTINGS, Settings
 
@@ -47,6 +49,13 @@ log = logging.getLogger(__name__)
 SENTENCE_TICK_S = 0.5
 REVISION_BEAM_SIZE = 5
 REVISION_PRIORITY = 2  # after every caption decode: a turn's second pass waits until the captions are served
+REVISION_WAIT_TRIES, REVISION_WAIT_STEP_S = 20, 0.5  # how long a finished turn waits for an idle pool
+CAPTIONS_OFF_FOR_COUNSELOR = (
+    "Live captions are off for this session: the caption engine is already serving as many sessions as it "
+    "can. The call works as usual and voice and video cues carry on, but this session has no live captions, "
+    "no transcript and no crisis-language alerts."
+)
+CAPTIONS_OFF_FOR_PARTICIPANT = "Live captions are not available right now."
 
 
 def asr_settings(settings: Settings) -> AsrSettings:
@@ -112,6 +121,12 @@ class LiveAnalysis:
         self._revision_settings = RevisionSettings()
         self.revisions = RevisionCounts()
         self._guard = CaptionPolicySettings()
+        # Admission: a session is given captions (or not) once, when its first uplink starts, and keeps
+        # that for its life; under load a captioned session gets fewer partials and cheaper finals, never
+        # none.
+        self._captioned: dict[str, Session] = {}
+        self._uncaptioned: dict[str, tuple[Session, Literal["capacity", "overloaded"]]] = {}
+        self.sessions_shed = 0
 
     def session_cues(self, session: Session) -> SessionCues:
         for sid in [sid for sid, c in self.cues.items() if c.session.ended and not self._streams_of(sid)]:
@@ -159,15 +174,27 @@ class LiveAnalysis:
         audio is gone or the pool is behind (the captions come first)."""
         stream = self._audio.get(turn.stream_id)
         pool = self.pool
-        if stream is None or pool is None or pool.queue_depth > 2 * max(1, pool.settings.num_workers):
+        if stream is None or pool is None:
+            return None
+        # Only on an idle pool (waiting a little for one): the captions' decodes never queue behind a second
+        # pass. Under load the turn keeps its live words and the metric says so.
+        for _ in range(REVISION_WAIT_TRIES):
+            if pool.queue_depth == 0 and not pool.load.saturated(pool.now()):
+                break
+            await asyncio.sleep(REVISION_WAIT_STEP_S)
+        else:
             return None
         start_s, end_s = turn.audio_span(self._revision_settings.pad_s)
         audio = stream.audio_between(start_s, end_s)
         if audio is None:
             return None
-        result = await pool.transcribe(
-            audio, beam_size=REVISION_BEAM_SIZE, stream_id=f"{turn.stream_id}#revision", priority=REVISION_PRIORITY
-        )
+        try:
+            result = await pool.transcribe(
+                audio, beam_size=REVISION_BEAM_SIZE, stream_id=f"{turn.stream_id}#revision",
+                priority=REVISION_PRIORITY,
+            )
+        except AsrBusyError:
+            return None
         return [
             TimedWord(w.text.strip(), start_s + w.start_s, start_s + w.end_s, glued=not w.text[:1].isspace())
             for w in guard_segments(result, self._guard)
@@ -198,7 +225,7 @@ class LiveAnalysis:
         video: list[VideoConsumer] = []
         if participant.role is Role.CLIENT:
             video.append(_FaceFeed(session_cues, participant))
-        if self.pool is not None:
+        if self.pool is not None and self._captions_for(session, participant):
             key = (session.id, participant.id)
 
             async def on_event(event: CaptionEvent) -> None:
@@ -214,6 +241,37 @@ class LiveAnalysis:
 
             audio.insert(0, _Tracked(stream, stream_closed))
         return audio, video
+
+    def _captions_for(self, session: Session, participant: Participant) -> bool:
+        """Whether this session has live captions; a new session is admitted while there is room and the
+        ASR pool keeps up. Participants of a session without them are told, calmly, when their uplink
+        starts (and the counselor's panel why)."""
+        assert self.pool is not None
+        for table in (self._captioned, self._uncaptioned):
+            for sid in [sid for sid, entry in table.items() if _session_of(entry).ended]:
+                del table[sid]
+        if session.id in self._captioned:
+            return True
+        shed = self._uncaptioned.get(session.id)
+        if shed is None:
+            capacity = self.settings.caption_capacity
+            if len(self._captioned) < capacity and not self.pool.load.saturated(self.pool.now()):
+                self._captioned[session.id] = session
+                return True
+            reason: Literal["capacity", "overloaded"] = (
+                "capacity" if len(self._captioned) >= capacity else "overloaded"
+            )
+            shed = self._uncaptioned[session.id] = (session, reason)
+            self.sessions_shed += 1
+            log.warning(
+                "session %s starts without live captions (%s: %d captioned sessions, capacity %d)",
+                session.id, reason, len(self._captioned), capacity,
+            )
+        deliver(session, [
+            ToCounselors(CaptionsOff(reason=shed[1], message=CAPTIONS_OFF_FOR_COUNSELOR)),
+            ToParticipant(participant.id, CaptionsUnavailable(message=CAPTIONS_OFF_FOR_PARTICIPANT)),
+        ])
+        return False
 
     async def _route_caption(self, session: Session, participant: Participant, event: CaptionEvent) -> None:
         if participant.consent is not ConsentState.GRANTED:
@@ -263,6 +321,19 @@ class LiveAnalysis:
         for outcome in ("revised", "unchanged", "refused", "skipped"):
             turns.add_metric([outcome], float(getattr(self.revisions, outcome)))
         yield turns
+        shed = CounterMetricFamily(
+            "attune_sessions_shed", "Sessions started without live captions because the caption engine was full"
+        )
+        shed.add_metric([], self.sessions_shed)
+        captioned = GaugeMetricFamily("attune_caption_sessions", "Live sessions admitted to live captions")
+        captioned.add_metric([], sum(1 for s in self._captioned.values() if not s.ended))
+        capacity = GaugeMetricFamily("attune_caption_capacity", "Sessions the caption engine admits at once")
+        capacity.add_metric([], self.settings.caption_capacity)
+        yield from (shed, captioned, capacity)
+
+
+def _session_of(entry: Session | tuple[Session, str]) -> Session:
+    return entry[0] if isinstance(entry, tuple) else entry
 
 
 class _Tracked:
@@ -325,7 +396,7 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     video_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="video")
     pool: AsrPool | None = None
     if settings.captions:
-        pool = AsrPool(asr_settings(settings), app.get(TRANSCRIBER))
+        pool = AsrPool(asr_settings(settings), app.get(TRANSCRIBER), LoadSettings(capacity=settings.caption_capacity))
         await pool.start()
         log.info("caption engine ready (model %s)", settings.asr.model)
     judge_factory = rules_only

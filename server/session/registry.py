@@ -139,8 +139,10 @@ class SessionRegistry:
             title,
         )
         session.invite_path = f"/join/{invite_token}"
-        self.add(session)
+        # Stored before it is held: a lease renewal running meanwhile would find a held session missing from
+        # the database, take it for taken over and forget it (seen under load in bench.load).
         await self.save(session)
+        self.add(session)
         log.info("session %s created", session.id)
         return session, counselor_token, invite_token
 

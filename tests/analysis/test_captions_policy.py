@@ -411,3 +411,25 @@ def test_words_a_partial_skipped_are_not_lost_when_the_words_after_them_agree() 
     loose = CaptionPolicySettings(max_unexplained_speech_s=1e9, min_agree_audio_s=0.0)
     events, _ = drive(CaptionPolicy("s", loose), 8 * SAMPLE_RATE, skipped.vad(8), decode, 0.3)
     assert " ".join(e.text for e in finals(events)).split() == words[4:]
+
+
+def test_under_load_partials_can_be_spaced_out_and_finals_can_take_the_short_window() -> None:
+    """What the server asks for when its ASR pool is behind: fewer partials (a wider step) and finals in
+    the partials' short window; the words still all arrive, in finals."""
+    words = [f"word{i}" for i in range(20)]  # 8 s of speech, then silence
+    speech = ScriptedSpeech(words, start_s=1.0)
+    _, normal = drive(CaptionPolicy("s"), 12 * SAMPLE_RATE, speech.vad(12), speech, 0.1)
+
+    class Loaded(CaptionPolicy):
+        def next_request(self, partial_step_s: float | None = None, short_final: bool | None = None
+                         ) -> DecodeRequest | None:
+            return super().next_request(partial_step_s=1.2, short_final=True)
+
+    events, loaded = drive(Loaded("s"), 12 * SAMPLE_RATE, speech.vad(12), speech, 0.1)
+    assert " ".join(e.text for e in finals(events)).split() == words
+    assert len([r for r in loaded if r.kind == "partial"]) < len([r for r in normal if r.kind == "partial"]) / 2
+    loaded_finals = [r for r in loaded if r.kind == "final"]
+    assert loaded_finals and all(r.window_s is not None and r.window_s <= 10.0 for r in loaded_finals)
+    assert all(r.window_s is None for r in normal if r.kind == "final")
+    policy = CaptionPolicy("s")
+    assert not policy.partial_due() and not policy.final_waiting

@@ -184,7 +184,13 @@ function handle(message) {
     case 'uplink_closed': onUplinkClosed(message.reason); break;
     case 'chat': chat?.add(message); break;
     case 'caption': onCaption(message); break;
-    case 'counselor': if (role === 'counselor') counselorPanel?.handle(message.event ?? {}); break;
+    // The counselor's event says more (why, and what else is off); it wins over the public sentence.
+    case 'captions_unavailable': if (role !== 'counselor') captionView?.unavailable(message.message); break;
+    case 'counselor':
+      if (role !== 'counselor') break;
+      if (message.event?.kind === 'captions_unavailable') captionView?.unavailable(message.event.message);
+      counselorPanel?.handle(message.event ?? {});
+      break;
     case 'error': onError(message); break;
     case 'consent_recorded': break;
     default: break;

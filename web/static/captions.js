@@ -39,6 +39,7 @@ export class CaptionView {
     this.toggle = toggle;
     this.empty = empty;
     this.jump = jump;
+    this.unavailableText = null;  // set when the server runs this session without live captions
     this.onToggle = onToggle;
     this.smaller = smaller;
     this.larger = larger;
@@ -101,10 +102,17 @@ export class CaptionView {
 
   updateEmpty() {
     if (!this.empty) return;
-    this.empty.hidden = this.enabled && this.log.childElementCount > 0;
-    this.empty.textContent = this.enabled
-      ? 'Captions will appear here when someone who turned on captions speaks.'
-      : 'Captions are hidden on your screen. Others still see theirs, and you can press Show captions at any time.';
+    this.empty.hidden = this.enabled && !this.unavailableText && this.log.childElementCount > 0;
+    this.empty.textContent = !this.enabled
+      ? 'Captions are hidden on your screen. Others still see theirs, and you can press Show captions at any time.'
+      : this.unavailableText ?? 'Captions will appear here when someone who turned on captions speaks.';
+  }
+
+  // The server runs this session without live captions (it is at capacity): say so where they would be.
+  unavailable(text) {
+    if (typeof text !== 'string' || !text) return;
+    this.unavailableText = text;
+    this.updateEmpty();
   }
 
   handle(message) {

@@ -189,6 +189,18 @@ class MutedKinds(CounselorEvent):
     kinds: list[str]
 
 
+class CaptionsOff(CounselorEvent):
+    """This session started while the caption engine was full: no live captions, no transcript lines and
+    no text cues (crisis language, counselor acts) for it; voice, conversation and video cues carry on.
+    ``reason``: "capacity" (as many captioned sessions as the server is set for) or "overloaded" (the
+    engine was behind). ``message`` is the sentence to show."""
+
+    cadence: ClassVar[str] = "whenever an uplink of the session starts"
+    kind: Literal["captions_unavailable"] = "captions_unavailable"
+    reason: Literal["capacity", "overloaded"]
+    message: str
+
+
 CounselorEventUnion = (
     Lobby
     | ConsentStates
@@ -203,8 +215,9 @@ CounselorEventUnion = (
     | CameraState
     | Listening
     | MutedKinds
+    | CaptionsOff
 )
 COUNSELOR_EVENTS: tuple[type[CounselorEvent], ...] = (
     Lobby, ConsentStates, UplinkState, TranscriptLine, CueRaised, Alert, SentimentPoint,
-    Conversation, VoiceState, VideoState, CameraState, Listening, MutedKinds,
+    Conversation, VoiceState, VideoState, CameraState, Listening, MutedKinds, CaptionsOff,
 )

@@ -195,6 +195,15 @@ class Caption(PublicMessage):
     end_s: float
 
 
+class CaptionsUnavailable(PublicMessage):
+    """This session runs without live captions (the caption engine is at capacity); the call itself is
+    unaffected. ``message`` is a calm sentence to show as is."""
+
+    recipients: ClassVar[str] = "each participant of a session started without captions, when their uplink starts"
+    type: Literal["captions_unavailable"] = "captions_unavailable"
+    message: str
+
+
 class ErrorReply(PublicMessage):
     """The message was refused; nothing else changed."""
 
@@ -222,7 +231,7 @@ class CounselorChannel(BaseModel):
 
 PUBLIC_MESSAGES: tuple[type[PublicMessage], ...] = (
     Welcome, ConsentRecorded, Subscribed, Waiting, Admitted, Declined, Roster, SignalRelay, UplinkAnswer,
-    UplinkClosed, ChatRelay, SessionEnded, Caption, ErrorReply, Pong,
+    UplinkClosed, ChatRelay, SessionEnded, Caption, CaptionsUnavailable, ErrorReply, Pong,
 )
 ServerMessage = PublicMessage | CounselorChannel
 

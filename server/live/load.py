@@ -1,0 +1,158 @@
+"""Whether the caption engine keeps up, and what gives way when it does not.
+
+``PoolLoad`` is the ASR pool's view of its own load: how long decode jobs wait before a worker takes them
+(finals and partials apart, over a sliding window of recent jobs), and per caption stream how far the
+settled text trails the audio received (the decode lag). From these it answers two questions:
+
+* ``partial_step_s(base)``: how much new speech a stream needs before its next partial decode. It widens
+  with the queue wait, so under load every stream gets fewer partial updates (the first thing that gives
+  way) and the CPU goes to the decodes that settle text.
+* ``saturated``: the pool is behind (finals wait too long, or settled text trails the audio by more than a
+  bound). ``LiveAnalysis`` then starts new sessions without live captions (the second thing that gives
+  way); sessions already captioned keep theirs, and finals are always decoded.
+
+Everything here is aggregate: no figure names a stream when exported (``snapshot``).
+"""
+
+from __future__ import annotations
+
+import collections
+import statistics
+from dataclasses import dataclass
+from typing import Literal
+
+from analysis.captions import CaptionPolicySettings
+
+__all__ = ["LoadSettings", "PoolLoad"]
+
+JobKind = Literal["partial", "final"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSettings:
+    """``capacity``: sessions with live captions at once on this server (``ATTUNE_CAPTION_CAPACITY``);
+    ``saturation_lag_s``: mean decode lag over live streams beyond which the pool counts as saturated;
+    ``saturation_final_wait_s``: mean queue wait of recent finals beyond which it does; ``window_s``: how far
+    back job waits count; ``max_partial_step_s``: the widest partial interval (partials still come, so long
+    utterances still settle words between their ends)."""
+
+    capacity: int = 12
+    saturation_lag_s: float = 6.0
+    saturation_final_wait_s: float = 1.0
+    window_s: float = 10.0
+    max_partial_step_s: float = 2.0
+    # How much each second of queue wait widens the partial interval. A stream has one decode in flight,
+    # so a partial that waited W seconds already spaces the next one by W: a weight of 1 would change
+    # nothing. Partials are most of the decode work (one stream: about 90%, from the figures below), so
+    # under load they are what must thin out; finals waiting is worse (their text is what gets stored) and
+    # widens faster.
+    partial_wait_weight: float = 2.0
+    final_wait_weight: float = 4.0
+    # Finals waiting longer than this (mean) decode in a short encoder window instead of Whisper's 30 s: the
+    # encoder costs ~0.07 s instead of ~0.6 s on one core, but a single stream saved only 7% CPU with it, for
+    # +0.9 WER points (bench.captions_sim --stride 4 --set final_short_window=1: 3.21 against 2.29). Hence
+    # only when the pool is well behind, with partials already spaced out.
+    short_final_wait_s: float = 0.5
+
+
+@dataclass(slots=True)
+class _Progress:
+    received_s: float = 0.0
+    settled_s: float = 0.0
+
+    @property
+    def lag_s(self) -> float:
+        return max(0.0, self.received_s - self.settled_s)
+
+
+class PoolLoad:
+    """Load figures of one ASR pool. Not thread-safe: used on the event loop only. Times are passed in
+    (the pool's monotonic clock), so tests can drive it."""
+
+    def __init__(self, settings: LoadSettings | None = None) -> None:
+        self.settings = settings or LoadSettings()
+        self._waits: dict[JobKind, collections.deque[tuple[float, float]]] = {
+            "partial": collections.deque(), "final": collections.deque(),
+        }
+        self._streams: dict[str, _Progress] = {}
+        self.partials_skipped = 0  # queued partials withdrawn because their stream's final was ready
+        self.partials_deferred = 0  # partials not started because the widened interval had not passed
+        self.finals_short = 0  # finals decoded in a short window because the pool was under pressure
+        self.audio_received_s = 0.0  # over all streams, closed ones included
+        self.decode_s = 0.0  # worker seconds spent decoding, over all streams
+
+    # ------------------------------------------------------------------ input
+    def job_started(self, kind: JobKind, waited_s: float, now: float) -> None:
+        waits = self._waits[kind]
+        waits.append((now, waited_s))
+        self._prune(now)
+
+    def job_done(self, busy_s: float) -> None:
+        self.decode_s += busy_s
+
+    def progress(self, stream_id: str, received_s: float, settled_s: float) -> None:
+        """A stream's audio received and settled so far (stream seconds)."""
+        entry = self._streams.setdefault(stream_id, _Progress())
+        self.audio_received_s += max(0.0, received_s - entry.received_s)
+        entry.received_s = received_s
+        entry.settled_s = settled_s
+
+    def forget(self, stream_id: str) -> None:
+        self._streams.pop(stream_id, None)
+
+    # ------------------------------------------------------------------ figures
+    def mean_wait_s(self, kind: JobKind, now: float) -> float:
+        self._prune(now)
+        waits = self._waits[kind]
+        return sum(w for _, w in waits) / len(waits) if waits else 0.0
+
+    def lag_s(self, stream_id: str) -> float:
+        entry = self._streams.get(stream_id)
+        return entry.lag_s if entry is not None else 0.0
+
+    @property
+    def lags_s(self) -> list[float]:
+        return [p.lag_s for p in self._streams.values()]
+
+    def pressure_s(self, now: float) -> float:
+        """How far behind the queue runs, in seconds: recent partial waits plus finals' waits, weighted."""
+        s = self.settings
+        return (s.partial_wait_weight * self.mean_wait_s("partial", now)
+                + s.final_wait_weight * self.mean_wait_s("final", now))
+
+    def partial_step_s(self, base_s: float, now: float) -> float:
+        step = base_s + self.pressure_s(now)
+        return min(step, max(base_s, self.settings.max_partial_step_s))
+
+    def short_finals(self, now: float) -> bool:
+        return self.mean_wait_s("final", now) > self.settings.short_final_wait_s
+
+    def saturated(self, now: float) -> bool:
+        s = self.settings
+        lags = self.lags_s
+        if lags and statistics.fmean(lags) > s.saturation_lag_s:
+            return True
+        return self.mean_wait_s("final", now) > s.saturation_final_wait_s
+
+    def snapshot(self, now: float) -> dict[str, float]:
+        lags = self.lags_s
+        return {
+            "decode_lag_mean_seconds": statistics.fmean(lags) if lags else 0.0,
+            "decode_lag_max_seconds": max(lags, default=0.0),
+            "final_wait_seconds": self.mean_wait_s("final", now),
+            "partial_wait_seconds": self.mean_wait_s("partial", now),
+            "partial_step_seconds": self.partial_step_s(CaptionPolicySettings().partial_step_s, now),
+            "partials_skipped": float(self.partials_skipped),
+            "partials_deferred": float(self.partials_deferred),
+            "finals_short_window": float(self.finals_short),
+            "pressure_seconds": self.pressure_s(now),
+            "audio_received_seconds": self.audio_received_s,
+            "decode_seconds_per_audio_second": self.decode_s / self.audio_received_s if self.audio_received_s else 0.0,
+            "saturated": float(self.saturated(now)),
+        }
+
+    def _prune(self, now: float) -> None:
+        horizon = now - self.settings.window_s
+        for waits in self._waits.values():
+            while waits and waits[0][0] < horizon:
+                waits.popleft()

@@ -1,0 +1,170 @@
+"""The ASR pool under load, with a fake transcriber: finals first, partials withdrawn for a final, partial
+intervals widening with queue wait, round-robin fairness, decode lag and saturation, finals never refused."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from analysis.captions import TranscriptionResult
+from analysis.events import CaptionEvent, CaptionFinal
+from server.live.asr import AsrBusyError, AsrPool, AsrSettings, FakeTranscriber, PartialSkippedError
+from server.live.caption_stream import CaptionStream
+from server.live.load import LoadSettings, PoolLoad
+from tests.live.test_asr_pool import load_jfk, words_result
+
+AUDIO = np.zeros(1600, np.float32)
+
+
+def recorder(order: list[str]) -> FakeTranscriber:
+    def respond(audio: np.ndarray, prompt: str, beam: int | None) -> TranscriptionResult:
+        order.append(prompt)
+        return TranscriptionResult((), "en", 0.1)
+
+    return FakeTranscriber(respond, delay_s=0.03)
+
+
+async def test_finals_go_before_partials_and_streams_take_turns() -> None:
+    order: list[str] = []
+    pool = AsrPool(AsrSettings(num_workers=1), transcriber=recorder(order))
+    await pool.start()
+    busy = asyncio.ensure_future(pool.transcribe(AUDIO, prompt="busy", stream_id="x"))
+    await asyncio.sleep(0.01)  # the only worker is taken: everything below queues
+    jobs = [pool.transcribe(AUDIO, prompt=f"{s}-partial{i}", stream_id=s) for i in range(2) for s in "ab"]
+    jobs.append(pool.transcribe(AUDIO, prompt="c-partial0", stream_id="c"))
+    jobs.append(pool.transcribe(AUDIO, prompt="b-final", stream_id="b", priority=0))
+    jobs.append(pool.transcribe(AUDIO, prompt="c-final", stream_id="c", priority=0))
+    await asyncio.gather(busy, *jobs)
+    await pool.close()
+    assert order[0] == "busy"
+    # Finals first, in queue order; then the partials round robin, a, b, c, a, b (no stream waits for
+    # another's whole backlog).
+    assert order[1:3] == ["b-final", "c-final"]
+    assert order[3:] == ["a-partial0", "b-partial0", "c-partial0", "a-partial1", "b-partial1"]
+
+
+async def test_a_queued_partial_is_withdrawn_for_its_stream_s_final_but_a_running_one_is_not() -> None:
+    order: list[str] = []
+    pool = AsrPool(AsrSettings(num_workers=1), transcriber=recorder(order))
+    await pool.start()
+    running = asyncio.ensure_future(pool.transcribe(AUDIO, prompt="a-running", stream_id="a"))
+    await asyncio.sleep(0.01)
+    queued = asyncio.ensure_future(pool.transcribe(AUDIO, prompt="b-partial", stream_id="b"))
+    final = asyncio.ensure_future(pool.transcribe(AUDIO, prompt="b-final", stream_id="b", priority=0))
+    await asyncio.sleep(0)
+    assert pool.withdraw_partial("b") is True
+    assert pool.withdraw_partial("a") is False  # a's partial already runs: it finishes
+    with pytest.raises(PartialSkippedError):
+        await queued
+    await asyncio.gather(running, final)
+    await pool.close()
+    assert order == ["a-running", "b-final"]
+    assert pool.load.partials_skipped == 1 and pool.snapshot()["partials_skipped"] == 1.0
+    assert pool.queue_depth == 0
+
+
+async def test_finals_are_never_refused_when_the_queue_is_full() -> None:
+    empty = TranscriptionResult((), "en", 0.1)
+    pool = AsrPool(AsrSettings(num_workers=1, max_queue=1), transcriber=FakeTranscriber([empty], delay_s=0.05))
+    await pool.start()
+    first = asyncio.ensure_future(pool.transcribe(AUDIO, stream_id="a"))
+    await asyncio.sleep(0.01)
+    second = asyncio.ensure_future(pool.transcribe(AUDIO, stream_id="b"))
+    await asyncio.sleep(0)
+    with pytest.raises(AsrBusyError):  # a partial beyond the bound is refused ...
+        await pool.transcribe(AUDIO, stream_id="c")
+    final = await pool.transcribe(AUDIO, stream_id="c", priority=0)  # ... a final is not
+    await asyncio.gather(first, second)
+    await pool.close()
+    assert final is empty and pool.metrics.rejected == 1
+
+
+def test_partial_interval_widens_with_queue_wait_and_comes_back() -> None:
+    load = PoolLoad(LoadSettings(window_s=10.0, max_partial_step_s=2.0, partial_wait_weight=1.0,
+                                 final_wait_weight=2.0))
+    assert load.partial_step_s(0.35, now=0.0) == pytest.approx(0.35)
+    for t in range(5):
+        load.job_started("partial", 0.4, now=float(t))
+    assert load.partial_step_s(0.35, now=5.0) == pytest.approx(0.75)
+    load.job_started("final", 0.3, now=5.0)
+    assert load.partial_step_s(0.35, now=5.0) == pytest.approx(0.35 + 0.4 + 2 * 0.3)
+    for t in range(6, 12):
+        load.job_started("final", 5.0, now=float(t))
+    assert load.partial_step_s(0.35, now=12.0) == pytest.approx(2.0)  # capped: partials still come
+    # ten quiet seconds later the waits have left the window
+    assert load.partial_step_s(0.35, now=30.0) == pytest.approx(0.35)
+    assert not load.saturated(now=30.0)
+
+
+def test_finals_shorten_their_window_only_under_pressure() -> None:
+    load = PoolLoad(LoadSettings(short_final_wait_s=0.5))
+    load.job_started("partial", 3.0, now=0.0)  # partials waiting long is not enough
+    assert load.pressure_s(now=0.0) == pytest.approx(2 * 3.0) and not load.short_finals(now=0.0)
+    load.job_started("final", 0.4, now=0.5)
+    assert not load.short_finals(now=0.5)
+    load.job_started("final", 0.8, now=0.6)  # finals wait 0.6 s on average
+    assert load.short_finals(now=0.6)
+    assert load.pressure_s(now=0.6) == pytest.approx(2 * 3.0 + 4 * 0.6)
+
+
+def test_decode_lag_is_received_minus_settled_and_saturation_follows_it() -> None:
+    load = PoolLoad(LoadSettings(saturation_lag_s=6.0, saturation_final_wait_s=1.0))
+    load.progress("a", received_s=10.0, settled_s=9.0)
+    load.progress("b", received_s=10.0, settled_s=7.0)
+    assert load.lag_s("a") == pytest.approx(1.0) and load.lag_s("b") == pytest.approx(3.0)
+    assert not load.saturated(now=0.0)
+    load.progress("b", received_s=30.0, settled_s=10.0)  # b fell 20 s behind: mean lag 10.5 s
+    assert load.saturated(now=0.0)
+    snap = load.snapshot(now=0.0)
+    assert snap["decode_lag_max_seconds"] == pytest.approx(20.0)
+    assert snap["decode_lag_mean_seconds"] == pytest.approx(10.5)
+    assert snap["audio_received_seconds"] == pytest.approx(40.0) and snap["saturated"] == 1.0
+    assert not any(key.startswith(("a", "b")) and key in ("a", "b") for key in snap)  # no stream names
+    load.forget("b")
+    assert not load.saturated(now=0.0)
+    for t in range(3):
+        load.job_started("final", 1.5, now=float(t))  # finals wait 1.5 s: behind as well
+    assert load.saturated(now=3.0)
+
+
+async def test_under_backlog_every_utterance_still_gets_its_final_and_partials_thin_out() -> None:
+    """Three streams of real speech fed four times faster than real time into one slow worker: the pool is
+    far behind, yet every stream's speech ends in finals (settled text is never dropped), fewer partials
+    run than at ease, and the pool's lag figures saw it."""
+    audio = load_jfk()
+
+    async def run(delay_s: float) -> tuple[dict[str, list[CaptionEvent]], FakeTranscriber, AsrPool, float]:
+        fake = FakeTranscriber(lambda a, p, b: words_result(a), delay_s=delay_s)
+        pool = AsrPool(AsrSettings(num_workers=1), transcriber=fake, load=LoadSettings(short_final_wait_s=0.1))
+        await pool.start()
+        got: dict[str, list[CaptionEvent]] = {s: [] for s in "abc"}
+        streams = [CaptionStream(pool, s, got[s].append) for s in "abc"]
+        peak_lag = 0.0
+        for k in range(0, len(audio), 1600):
+            for stream in streams:
+                stream.feed(audio[k : k + 1600])
+            await asyncio.sleep(0.025)
+            peak_lag = max(peak_lag, pool.snapshot()["decode_lag_max_seconds"])
+        for stream in streams:
+            stream.feed(np.zeros(16000, np.int16))
+        await asyncio.gather(*(stream.close(flush=True) for stream in streams))
+        await pool.close()
+        return got, fake, pool, peak_lag
+
+    slow_got, slow, slow_pool, slow_lag = await run(0.12)
+    for events in slow_got.values():
+        assert any(isinstance(e, CaptionFinal) and e.text for e in events)
+    # under pressure finals decode in the partials' short window too (cheaper), counted apart
+    short_finals = slow_pool.load.finals_short
+    slow_partials = sum(1 for c in slow.calls if c[3] is not None) - short_finals
+    slow_finals = sum(1 for c in slow.calls if c[3] is None) + short_finals
+    assert slow_finals >= 3  # one per stream at least: none was dropped
+    assert short_finals > 0
+    assert slow_lag > 1.0  # the lag figure saw the pool fall behind
+    assert slow_pool.load.partials_deferred + slow_pool.load.partials_skipped > 0
+    assert slow_pool.load.lags_s == []  # closed streams are forgotten
+    _, quick, quick_pool, _ = await run(0.005)
+    quick_partials = sum(1 for c in quick.calls if c[3] is not None) - quick_pool.load.finals_short
+    assert slow_partials < quick_partials
