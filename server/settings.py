@@ -59,6 +59,9 @@ class Settings:
     # runs without captions, and says so. 12 is the target for 2 vCPU; what a machine really keeps up with
     # is measured by bench.load (README: 2 on the 2 vCPU AMD EPYC machine), so set it per machine.
     caption_capacity: int = 12
+    # Also shed new sessions while the ASR pool is behind (not only beyond the capacity). Off for test rigs
+    # whose browsers share the server's CPU, where a lagging pool says more about them than the captions.
+    caption_shed_when_behind: bool = True
     # The sentence-embedding model behind crisis language and counselor acts (rules alone when off).
     text_model: bool = True
     # Seconds of a speaker's own speech that form their voice baseline before voice cues can fire.
@@ -166,6 +169,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         metrics_token=env.get("ATTUNE_METRICS_TOKEN") or None,
         captions=_bool(env, "ATTUNE_CAPTIONS", base.captions),
         caption_capacity=_int(env, "ATTUNE_CAPTION_CAPACITY", base.caption_capacity),
+        caption_shed_when_behind=_bool(env, "ATTUNE_CAPTION_SHED_WHEN_BEHIND", base.caption_shed_when_behind),
         text_model=_bool(env, "ATTUNE_TEXT_MODEL", base.text_model),
         voice_baseline_s=_float(env, "ATTUNE_VOICE_BASELINE_S", base.voice_baseline_s),
         asr=asr,

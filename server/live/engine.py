@@ -47,6 +47,7 @@ from server.settings import SETTINGS, Settings
 log = logging.getLogger(__name__)
 
 SENTENCE_TICK_S = 0.5
+OVERLOAD_FLOOR_SESSIONS = 2  # never shed for a behind pool while fewer sessions than this have captions
 REVISION_BEAM_SIZE = 5
 REVISION_PRIORITY = 2  # after every caption decode: a turn's second pass waits until the captions are served
 REVISION_WAIT_TRIES, REVISION_WAIT_STEP_S = 20, 0.5  # how long a finished turn waits for an idle pool
@@ -255,7 +256,12 @@ class LiveAnalysis:
         shed = self._uncaptioned.get(session.id)
         if shed is None:
             capacity = self.settings.caption_capacity
-            if len(self._captioned) < capacity and not self.pool.load.saturated(self.pool.now()):
+            # A lone captioned session that lags says more about the machine than about caption load.
+            behind = (
+                self.settings.caption_shed_when_behind and len(self._captioned) >= OVERLOAD_FLOOR_SESSIONS
+                and self.pool.load.saturated(self.pool.now())
+            )
+            if len(self._captioned) < capacity and not behind:
                 self._captioned[session.id] = session
                 return True
             reason: Literal["capacity", "overloaded"] = (

@@ -26,6 +26,7 @@ KIND_LABELS: dict[str, str] = {
     "video.looking_away": "Looking away",
     "video.restless": "Head movement",
     "video.expression_tense": "Facial expression (weak signal)",
+    "words.risk_set_aside": "Words set aside (no alert)",
 }
 
 # What each severity asks of the counselor, in words (never a raw level name).

@@ -112,7 +112,8 @@ def test_every_page_passes_axe_at_laptop_and_phone_size(
         counselor.get_by_role("tab", name=re.compile(f"^{tab}")).click()
         if tab == "Insights":
             # No questions counted yet: said in words (it once printed a literal "null").
-            expect(counselor.locator("#insight-listening")).to_contain_text("No questions from you counted yet")
+            expect(counselor.locator("#insight-listening")).to_contain_text(
+                "No questions or reflections from you counted yet")
         audit.both_sizes(counselor, f"counselor-call-{tab.lower()}")
     counselor.get_by_role("button", name="Acknowledge").click()
     client.get_by_role("button", name="Chat").click()
