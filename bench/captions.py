@@ -232,6 +232,7 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
     data_dir = Path(tempfile.mkdtemp(prefix="attune-bench-"))
     settings = Settings(
         host="127.0.0.1", port=0, data_dir=data_dir, max_participants=8,
+        caption_shed_when_behind=False,  # this bench measures the caption engine, not admission (bench.load)
         asr=AsrConfig(model=asr.model or "default", device=asr.device, compute_type=asr.compute_type,
                       cpu_threads=asr.cpu_threads, num_workers=asr.num_workers,
                       language=asr.language or "en", beam_size=asr.beam_size),
