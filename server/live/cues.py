@@ -290,6 +290,7 @@ class SessionCues:
                     other=tally.other,
                     reflection_to_question=rounded(tally.reflection_to_question),
                     percent_open=rounded(tally.percent_open),
+                    rating=tally.rating.value if tally.rating is not None else None,
                 )
             )
         return outcome

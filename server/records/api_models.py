@@ -168,6 +168,8 @@ class RecordListening(ApiModel):
     reflection_to_question: float | None = Field(
         ge=0, description="reflections per question (MITI: 1:1 is fair, 2:1 good); null before a question")
     percent_open: float | None = Field(ge=0, le=100, description="share of the questions that were open")
+    rating: Literal["below_fair", "fair", "good"] | None = Field(
+        description="the reflections-to-questions band: below 1:1, fair (1:1), good (2:1)")
 
     @classmethod
     def of(cls, listening: Listening) -> RecordListening:
@@ -178,6 +180,7 @@ class RecordListening(ApiModel):
             closed_question=t.closed_question, reflection=t.reflection, other=t.other,
             reflection_to_question=round(ratio, 2) if ratio is not None else None,
             percent_open=round(share, 1) if share is not None else None,
+            rating=t.rating.value if t.rating is not None else None,
         )
 
 

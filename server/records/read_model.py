@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from analysis.counselor_acts import ActTally, CounselorAct
+from analysis.counselor_acts import CounselorAct
 from analysis.sentiment import score_text
+from analysis.text_model import ListeningCounter, ListeningTally
 from server.records.models import (
     ConsentEvent,
     Note,
@@ -48,7 +49,7 @@ class Listening:
 
     participant_id: str
     name: str
-    tally: ActTally
+    tally: ListeningTally
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,20 +146,15 @@ def talk_time(summary: SessionSummary, lines: list[TranscriptLine]) -> list[Talk
 
 def listening(summary: SessionSummary, lines: list[TranscriptLine]) -> list[Listening]:
     """Per counselor, the acts their sentences were coded as while the session ran (the panel's counters)."""
-    counts: dict[str, dict[CounselorAct, int]] = {}
+    counter = ListeningCounter()
+    counselors: dict[str, None] = {}  # in order of their first coded sentence
     for ln in lines:
         act = ln.counselor_act
         if ln.speaker_role == "counselor" and act is not None and act in CounselorAct._value2member_map_:
-            per = counts.setdefault(ln.participant_id, dict.fromkeys(CounselorAct, 0))
-            per[CounselorAct(act)] += 1
+            counter.add(ln.participant_id, CounselorAct(act))
+            counselors.setdefault(ln.participant_id)
     names = {p.participant_id: p.name for p in summary.participants}
-    return [
-        Listening(pid, names.get(pid, "Counselor"), ActTally(
-            open_question=c[CounselorAct.OPEN_QUESTION], closed_question=c[CounselorAct.CLOSED_QUESTION],
-            reflection=c[CounselorAct.REFLECTION], other=c[CounselorAct.OTHER],
-        ))
-        for pid, c in counts.items()
-    ]
+    return [Listening(pid, names.get(pid, "Counselor"), counter.tally(pid)) for pid in counselors]
 
 
 async def load_record(

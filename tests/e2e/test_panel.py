@@ -202,7 +202,7 @@ def test_counselor_panel_live_insights_face_cue_and_mute(
                      "rule": "kill_me"},
     }}
     listening = {"kind": "listening", "participant_id": rivera, "open_question": 2, "closed_question": 2,
-                 "reflection": 6, "other": 1, "reflection_to_question": 1.5, "percent_open": 50.0}
+                 "reflection": 6, "other": 1, "reflection_to_question": 1.5, "percent_open": 50.0, "rating": "fair"}
     counselor.evaluate(INJECT_JS, [{"type": "counselor", "event": aside}, {"type": "counselor", "event": listening}])
     set_aside = counselor.locator('#insight-cues .insight-cue[data-kind="words.risk_set_aside"]')
     expect(set_aside.locator(".cue-tag").first).to_have_text("set aside, no alert")

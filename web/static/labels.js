@@ -47,15 +47,21 @@ export function severityLabel(severity) {
 }
 
 // The counselor's listening in words, for the live panel and the review: MITI's reflections-to-questions
-// ratio with the bands counselors are coached on (1:1 fair, 2:1 good) and the share of open questions.
+// ratio with the band the server rated it in (analysis.text_model.ListeningTally: 1:1 fair, 2:1 good) and
+// the share of open questions.
+const BANDS = {
+  good: 'in the good band (2:1 or more)',
+  fair: 'in the fair band (1:1 or more)',
+  below_fair: 'below 1:1; counselors are coached towards 1:1 (fair) and 2:1 (good)',
+};
+
 export function listeningSentences({ open_question: open = 0, closed_question: closed = 0, reflection = 0,
-  reflection_to_question: ratio = null, percent_open: share = null }) {
+  reflection_to_question: ratio = null, percent_open: share = null, rating = null }) {
   const asked = open + closed;
   if (!asked && !reflection) return ['No questions or reflections from you counted yet.'];
   const out = [];
-  if (asked && ratio !== null && ratio !== undefined) {
-    const band = ratio >= 2 ? 'in the good band (2:1 or more)' : ratio >= 1 ? 'in the fair band (1:1 or more)'
-      : 'below 1:1; counselors are coached towards 1:1 (fair) and 2:1 (good)';
+  if (asked && ratio !== null && ratio !== undefined && BANDS[rating]) {
+    const band = BANDS[rating];
     out.push(`About ${ratio.toFixed(1)} reflections for each question: ${band}.`);
   } else if (reflection) {
     out.push(`${reflection} reflection${reflection === 1 ? '' : 's'}, no questions yet.`);

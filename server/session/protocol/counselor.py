@@ -180,6 +180,8 @@ class Listening(CounselorEvent):
     other: int
     reflection_to_question: float | None
     percent_open: float | None
+    rating: Literal["below_fair", "fair", "good"] | None = Field(
+        default=None, description="the reflections-to-questions band: below 1:1, fair (1:1), good (2:1)")
 
 
 class MutedKinds(CounselorEvent):
