@@ -20,6 +20,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from analysis.captions import word_key
 from analysis.events import TimedWord
 from analysis.sentences import Sentence, join_words
 
@@ -131,13 +132,9 @@ class RevisedSentence:
     words: tuple[TimedWord, ...]
 
 
-def _key(word: str) -> str:
-    return "".join(ch for ch in word.lower() if ch.isalnum() or ch == "'")
-
-
 def similarity(old: Sequence[TimedWord], new: Sequence[TimedWord]) -> float:
     """Word-level similarity of two transcripts of the same audio, 0..1 (difflib's ratio on word keys)."""
-    a, b = [_key(w.text) for w in old], [_key(w.text) for w in new]
+    a, b = [word_key(w.text) for w in old], [word_key(w.text) for w in new]
     if not a and not b:
         return 1.0
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
