@@ -43,6 +43,8 @@ def start_session(page: Page, shots: Path | None = None) -> Links:
     expect(page.get_by_role("heading", name="Counselor log in")).to_be_visible()
     page.get_by_label("E-mail address").fill(COUNSELOR_EMAIL)
     page.get_by_label("Password").fill(COUNSELOR_PASSWORD)
+    # Both buttons ship disabled until their page script has loaded (a click before that would be lost).
+    expect(page.get_by_role("button", name="Log in")).to_be_enabled()
     page.get_by_label("Password").press("Enter")
     expect(page.get_by_role("heading", name="Start a session")).to_be_visible()
     if shots:

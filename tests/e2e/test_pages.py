@@ -66,6 +66,7 @@ def test_every_page_passes_axe_at_laptop_and_phone_size(
     audit.both_sizes(counselor, "login")
     counselor.get_by_label("E-mail address").fill(COUNSELOR_EMAIL)
     counselor.get_by_label("Password").fill(COUNSELOR_PASSWORD)
+    expect(counselor.get_by_role("button", name="Log in")).to_be_enabled()
     counselor.get_by_label("Password").press("Enter")
     expect(counselor.get_by_role("heading", name="Start a session")).to_be_visible()
     audit.both_sizes(counselor, "start")

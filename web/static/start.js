@@ -58,6 +58,8 @@ function showReady(session) {
 }
 
 $('#start-button').addEventListener('click', startSession);
+// The page ships the button disabled so a click before this module has loaded is never silently lost.
+$('#start-button').disabled = false;
 $('#copy-invite').addEventListener('click', (event) => copyText($('#invite-url').value, event.currentTarget));
 $('#copy-counselor').addEventListener('click', (event) => copyText($('#counselor-url').value, event.currentTarget));
 

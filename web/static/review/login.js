@@ -35,4 +35,6 @@ form.addEventListener('submit', async (event) => {
     submit.textContent = 'Log in';
   }
 });
+// The form ships with its button disabled: submitted before this module loads, it would post nowhere useful.
+submit.disabled = false;
 document.querySelector('#email').focus();
