@@ -3,7 +3,8 @@
 `WordCues` is what a live session runs on every sentence (``analysis.sentences``: whole sentences, not
 caption fragments) and what `attune analyze-text` runs on a transcript file's lines, so both give the same
 answers. A sentence still being spoken gets an early crisis check (`assess_open_sentence`), so an urgent
-alert reaches the counselor as soon as its words are settled, across caption cuts.
+alert reaches the counselor as soon as its words are heard, across caption cuts: settled words, or the
+newest caption's tentative words once two decodes in a row hold the phrase.
 
 - every line: VADER compound score, added to the speaker's series (chartable) and checked for a shift
   against the speaker's own baseline (clients only; `words.sentiment_shift`, info/notice);
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from analysis.captions import word_key
 from analysis.counselor_acts import CounselorAct, classify_counselor_act
 from analysis.events import Cue, Severity
 from analysis.risk import Frame, RiskCategory, RiskDetector, RiskFinding
@@ -61,6 +63,10 @@ class WordSettings:
     # A sentence still being spoken raises an urgent alert early only once this many settled words
     # follow the matched phrase: "hurting myself is not something I'd do" negates after the phrase.
     words_after_phrase: int = 4
+    # The same check on the newest partial's tentative words (two decodes in a row heard the phrase) waits
+    # for fewer: they come about 1.5 s before the words settle, and the sentence is judged again at its
+    # end. Two were too few: "hurting myself is not" is urgent until "something" follows.
+    tentative_words_after_phrase: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,26 +129,42 @@ class WordCues:
             recent.append((at_s, text))
         return LineAnalysis(compound, risk, act, judgement, decision), cues
 
-    def assess_open_sentence(self, participant_id: str, role: str, text: str, at_s: float) -> Cue | None:
-        """The crisis check of a sentence still being spoken (its settled words so far, across caption
-        cuts), so an urgent alert does not wait for the sentence to end. Only an URGENT finding with
-        ``words_after_phrase`` settled words after its phrase is raised here; the sentence is judged again,
-        whole, when it ends (``feed_line``). Changes no state: tone, acts and context follow sentences."""
-        text = text.strip()
-        if role == COUNSELOR or not text:
+    def assess_open_sentence(
+        self, participant_id: str, role: str, text: str, at_s: float, *, tentative: str = "", heard_before: str = ""
+    ) -> Cue | None:
+        """The crisis check of a sentence still being spoken, so an urgent alert does not wait for the
+        sentence to end. ``text``: its settled words so far, across caption cuts; ``tentative``: the newest
+        caption partial's words after them, which may still change; ``heard_before``: the previous partial of
+        the same utterance, whole (settled and tentative words).
+
+        Only an URGENT finding on the whole text is raised here, and only when its phrase is complete:
+        ``words_after_phrase`` settled words follow it (or its sentence ends), or, while the phrase is still
+        tentative, the previous partial held it too and ``tentative_words_after_phrase`` words follow it.
+        The sentence is judged again, whole, when it ends (``feed_line``). Changes no state: tone, acts and
+        context follow sentences."""
+        text, tentative = text.strip(), tentative.strip()
+        whole = f"{text} {tentative}".strip()
+        if role == COUNSELOR or not whole:
             return None
         recent = self._recent.get(participant_id, deque())
         context = [t for when, t in recent if at_s - when <= self.settings.context_window_s]
         judgement: CrisisJudgement | None = None
         if self.judge is not None:
-            judgement = self.judge.assess_client_line(text, context)
+            judgement = self.judge.assess_client_line(whole, context)
             risk = judgement.alert
         else:
-            risk = self.risk.assess(text, context)
-        if risk is None or risk.level is not Severity.URGENT or not _settled_after(text, risk.phrase,
-                                                                                   self.settings.words_after_phrase):
+            risk = self.risk.assess(whole, context)
+        if risk is None or risk.level is not Severity.URGENT:
             return None
-        return self._risk_cue(participant_id, role, text, at_s, risk, judgement)
+        settled = _settled_after(text, risk.phrase, self.settings.words_after_phrase)
+        heard_twice = _holds(heard_before, risk.phrase) and _settled_after(
+            whole, risk.phrase, self.settings.tentative_words_after_phrase
+        )
+        if not (settled or heard_twice):
+            return None
+        return self._risk_cue(
+            participant_id, role, whole, at_s, risk, judgement, heard_as="settled" if settled else "tentative"
+        )
 
     def series(self, participant_id: str) -> list[tuple[float, float]]:
         return self.sentiment.series(participant_id)
@@ -158,6 +180,7 @@ class WordCues:
         at_s: float,
         risk: RiskFinding,
         judgement: CrisisJudgement | None = None,
+        heard_as: str | None = None,
     ) -> Cue | None:
         if risk.level is Severity.NOTICE:
             key = (participant_id, risk.rule)
@@ -182,6 +205,9 @@ class WordCues:
         }
         if judgement is not None:
             evidence.update(_vote_evidence(judgement))
+        if heard_as is not None:
+            # Raised while the sentence was still being spoken: from settled words or tentative ones.
+            evidence["heard_as"] = heard_as
         return Cue(
             at_s=at_s,
             participant_id=participant_id,
@@ -221,7 +247,18 @@ def _settled_after(text: str, phrase: str, words: int) -> bool:
     if at < 0:
         return False
     rest = text[at + len(phrase) :]
-    return len(rest.split()) >= words or rest.lstrip("\"')] ").startswith((".", "?", "!", "…"))
+    return len(_keys(rest)) >= words or rest.lstrip("\"')] ").startswith((".", "?", "!", "…"))
+
+
+def _holds(text: str, phrase: str) -> bool:
+    """Whether ``text`` has the phrase as whole words (case and punctuation aside)."""
+    words, wanted = _keys(text), _keys(phrase)
+    n = len(wanted)
+    return n > 0 and any(words[i : i + n] == wanted for i in range(len(words) - n + 1))
+
+
+def _keys(text: str) -> list[str]:
+    return [key for key in map(word_key, text.split()) if key]
 
 
 def _quote(text: str) -> str:

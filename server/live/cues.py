@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -162,11 +163,29 @@ class SessionCues:
         assert outcome.line is not None
         return outcome.line
 
-    async def open_sentence(self, participant: Participant, text: str, at_s: float, line_id: int | None) -> bool:
-        """The early crisis check of a sentence still being spoken (its settled words and the caption's
-        stable words after them); True when it found urgent words (raised now, or already raised)."""
+    async def open_sentence(
+        self,
+        participant: Participant,
+        text: str,
+        at_s: float,
+        line_id: int | None,
+        *,
+        tentative: str = "",
+        heard_before: str = "",
+    ) -> bool:
+        """The early crisis check of a sentence still being spoken (its settled words, then the newest
+        caption's tentative words and the previous caption's whole text: ``WordCues.assess_open_sentence``);
+        True when it found urgent words (raised now, or already raised)."""
         future = self._cue_executor.submit(
-            self.words.assess_open_sentence, participant.id, participant.role.value, text, at_s
+            functools.partial(
+                self.words.assess_open_sentence,
+                participant.id,
+                participant.role.value,
+                text,
+                at_s,
+                tentative=tentative,
+                heard_before=heard_before,
+            )
         )
         cue = await asyncio.wrap_future(future)
         if cue is None:

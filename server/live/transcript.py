@@ -79,7 +79,7 @@ class SessionTranscript:
         self._lines: OrderedDict[tuple[str, int], int] = OrderedDict()  # (stream, sentence id) -> line id
         self._alerted: set[Key] = set()  # open sentences already marked urgent
         self._progress: dict[Key, SentenceProgress] = {}  # open sentences as last shown
-        self._last_stable: dict[str, str] = {}  # per caption stream, the stable words last checked
+        self._last_heard: dict[str, tuple[int, str]] = {}  # per caption stream: utterance, partial last checked
         self._closed = False
         self._store_lock = asyncio.Lock()
         self._reviser = reviser
@@ -107,21 +107,34 @@ class SessionTranscript:
             await self._store(self._assembler.feed(final))
 
     def partial(self, participant: Participant, partial: CaptionPartial) -> None:
-        """A caption partial: its stable words (they will not change) follow the speaker's open sentence,
-        so crisis words are checked about a second after they are said, before they settle into a final.
-        Skipped, never queued without bound, when the cue thread is behind: the final check follows."""
-        stable = partial.stable_text.strip()
-        if participant.role is not Role.CLIENT or not stable or self._closed:
+        """A caption partial: crisis words in it are checked before they settle into a final, across the
+        speaker's open sentence. Its stable words (they will not change) are checked as settled; its
+        tentative tail counts once the previous partial of the utterance heard the same phrase, so an urgent
+        alert comes about a second after the words are said. Skipped, never queued without bound, when the
+        cue thread is behind: the final check follows."""
+        heard = partial.text.strip()
+        if participant.role is not Role.CLIENT or not heard or self._closed:
             return
-        if self._last_stable.get(partial.stream_id) == stable or self._work.qsize() >= EARLY_CHECKS_QUEUED_MAX:
+        before = self._last_heard.get(partial.stream_id)
+        if before == (partial.utterance_id, heard) or self._work.qsize() >= EARLY_CHECKS_QUEUED_MAX:
             return
-        self._last_stable[partial.stream_id] = stable
+        self._last_heard[partial.stream_id] = (partial.utterance_id, heard)
+        heard_before = before[1] if before is not None and before[0] == partial.utterance_id else ""
         self._speakers[partial.stream_id] = participant
         sentence = self._assembler.open_sentence(partial.stream_id)
         key = (partial.stream_id, sentence.sentence_id) if sentence is not None else None
-        text = f"{sentence.text} {stable}" if sentence is not None else stable
-        line_id = self._lines.get(key) if key is not None else None
-        self._work.put_nowait(functools.partial(self._check_spoken, participant, text, partial.at_s, key, line_id))
+        opening = sentence.text if sentence is not None else ""
+        check = functools.partial(
+            self._check_spoken,
+            participant,
+            f"{opening} {partial.stable_text}".strip(),
+            partial.at_s,
+            key,
+            self._lines.get(key) if key is not None else None,
+            tentative=partial.tentative_text,
+            heard_before=f"{opening} {heard_before}".strip() if heard_before else "",
+        )
+        self._work.put_nowait(check)
 
     async def advance(self, now_s: float, settled_until_s: Mapping[str, float]) -> None:
         """Time passed: end the sentences of speakers who paused (``settled_until_s``: per caption stream,
@@ -193,11 +206,22 @@ class SessionTranscript:
                     )
 
     async def _check_spoken(
-        self, participant: Participant, text: str, at_s: float, key: Key | None, line_id: int | None
+        self,
+        participant: Participant,
+        text: str,
+        at_s: float,
+        key: Key | None,
+        line_id: int | None,
+        *,
+        tentative: str = "",
+        heard_before: str = "",
     ) -> None:
         if key is not None and key in self._alerted:
             return
-        if not await self._cues.open_sentence(participant, text, at_s, line_id) or key is None:
+        found = await self._cues.open_sentence(
+            participant, text, at_s, line_id, tentative=tentative, heard_before=heard_before
+        )
+        if not found or key is None:
             return
         self._alerted.add(key)
         progress = self._progress.get(key)

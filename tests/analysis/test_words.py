@@ -84,6 +84,43 @@ def test_urgent_risk_cue_at_once_quoting_the_line() -> None:
     assert [c.severity for c in cues.feed("c1", "client", line, 20.0)] == [Severity.URGENT]
 
 
+OPENING = "I have been so tired lately, and honestly, I just want to"
+
+
+def early(cues: WordCues, settled: str, tentative: str = "", heard_before: str = "") -> Severity | None:
+    cue = cues.assess_open_sentence("c1", "client", settled, 7.0, tentative=tentative, heard_before=heard_before)
+    if cue is None:
+        return None
+    assert cue.evidence["heard_as"] == ("tentative" if tentative else "settled")
+    return cue.severity
+
+
+def test_an_open_sentence_alerts_once_its_settled_phrase_is_complete() -> None:
+    cues = WordCues()
+    assert early(cues, f"{OPENING} end it all") is None  # "... end it all, said nobody" is still possible
+    assert early(cues, f"{OPENING} end it all, and I") is None  # punctuation is not a word
+    assert early(cues, f"{OPENING} end it all, and I don't know") is Severity.URGENT
+    assert early(cues, f"{OPENING} end it all.") is Severity.URGENT  # its sentence ends with it
+
+
+def test_tentative_words_alert_once_two_partials_in_a_row_heard_the_phrase() -> None:
+    cues = WordCues()
+    whole_before = f"{OPENING} end it all, and"
+    assert early(cues, OPENING, "end it all, and I don't", heard_before=whole_before) is Severity.URGENT
+    # Heard once only (the previous partial had other words there): it may still change.
+    assert early(cues, OPENING, "end it all, and I don't", heard_before=f"{OPENING} and it all") is None
+    assert early(cues, OPENING, "end it all, and I don't") is None
+    # Heard twice, but too few words after it yet: a negation may follow.
+    assert early(cues, "", "Hurting myself is not", heard_before="Hurting myself is") is None
+    assert early(cues, "", "Hurting myself is not something", heard_before="Hurting myself is not") is None
+    # The settled opening and the tentative tail are judged together: the denial holds across them.
+    denial = "Sometimes I feel really low, but I would never want to"
+    assert early(cues, denial, "hurt myself. My kids", heard_before=f"{denial} hurt myself.") is None
+    # Counselors ask screening questions; they are never assessed.
+    assert cues.assess_open_sentence("k", "counselor", "", 7.0, tentative="do you want to end it all, or",
+                                     heard_before="do you want to end it all, or") is None
+
+
 def test_notice_is_not_repeated_within_five_minutes() -> None:
     cues = WordCues()
     assert [c.severity for c in cues.feed("c1", "client", "I feel so hopeless.", 0.0)] == [Severity.NOTICE]

@@ -56,6 +56,8 @@ async def test_a_crisis_phrase_split_over_two_finals_raises_one_urgent_alert(liv
     assert "want to end it all" in sentence["text"].lower() and sentence["text"].startswith("I have been")
     assert sentence["risk"] == "urgent"
     assert cue["line_id"] in (None, sentence["line_id"])
+    # Raised while the sentence was being spoken (from its tentative or settled words), not at its end.
+    assert cue["evidence"]["heard_as"] in ("tentative", "settled"), cue
     # One alert for the phrase, not one per check (stable words, open sentence, finished sentence).
     await counselor.drain(1.0)
     alerts = [m for m in counselor.inbox if m.get("type") == "counselor" and m["event"]["kind"] == "alert"]
