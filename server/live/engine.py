@@ -333,6 +333,9 @@ class LiveAnalysis:
                     self._readmit()
                 except Exception:
                     log.exception("giving shed sessions their captions failed; trying again")
+                waiting = {session.id for session in self.admission.waiting}
+                for sid in [sid for sid in self._told_off if sid not in waiting]:
+                    del self._told_off[sid]  # ended while shed
         finally:
             self._readmitter = None
             self._told_off.clear()  # nobody waits: every session in it has ended or has its captions
