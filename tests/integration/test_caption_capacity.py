@@ -68,3 +68,56 @@ async def test_a_session_beyond_capacity_runs_without_captions_and_says_so(live:
             await pc2.close()
     finally:
         await pc1.close()
+
+
+async def test_a_shed_session_gets_captions_once_the_captioned_session_ends(live: AppHarness) -> None:
+    """Room again: the shed session's running uplink gets its captions without a new offer, the counselor is
+    told (privately) before the first line, the client gets the public notice, and the metric counts it."""
+    _s1, counselor1, _, client1, clw1 = await live.admitted_pair()
+    await client1.send(type="consent", granted=True, version=clw1["consent"]["version"])
+    await client1.expect("consent_recorded")
+    pc1, _ = await start_uplink(client1, JFK)
+    _s2, counselor2, _, client2, clw2 = await live.admitted_pair()
+    await client2.send(type="consent", granted=True, version=clw2["consent"]["version"])
+    await client2.expect("consent_recorded")
+    pc2 = None
+    try:
+        await counselor1.expect("caption", timeout=20)
+        pc2, _ = await start_uplink(client2, JFK)
+        await counselor2.expect("counselor", lambda m: m["event"]["kind"] == "captions_unavailable", timeout=15)
+        await client2.expect("captions_unavailable", timeout=5)
+        await counselor2.drain(3.0)  # speech goes on uncaptioned while the first session holds the room
+        assert not captions(counselor2)
+
+        await counselor1.send(type="end_session")
+        await client1.expect("session_ended", timeout=5)
+
+        back = await counselor2.expect(
+            "counselor", lambda m: m["event"]["kind"] == "captions_available", timeout=10
+        )
+        assert back["event"]["reason"] == "capacity"
+        assert "transcript" in back["event"]["message"] and "crisis" in back["event"]["message"]
+        told = await client2.expect("captions_available", timeout=5)
+        assert told["message"] == "Live captions are available again."
+        assert not [m for m in client2.inbox if m.get("type") == "counselor"]  # the private event stays private
+
+        # Then the lines: captions for everyone with them on, and the counselor's transcript.
+        first = await counselor2.expect("caption", timeout=25)
+        assert first["participant_id"] == clw2["you"]["participant_id"]
+        line = await counselor2.expect("counselor", lambda m: m["event"]["kind"] == "transcript_line", timeout=30)
+        assert line["event"]["text"].strip()
+        await client2.expect("caption", timeout=5)
+        order = [m for m in counselor2.inbox if m.get("type") == "caption"
+                 or (m.get("type") == "counselor" and m["event"]["kind"] == "captions_available")]
+        assert order[0]["type"] == "counselor", "a caption came before the counselor was told captions are back"
+
+        text = await live.metrics()
+        assert metric(text, "attune_sessions_shed_total") == 1.0
+        assert metric(text, "attune_sessions_readmitted_total") == 1.0
+        assert metric(text, "attune_caption_sessions_waiting") == 0.0
+        assert metric(text, "attune_caption_sessions") == 1.0
+        assert clw2["you"]["participant_id"] not in text
+    finally:
+        if pc2 is not None:
+            await pc2.close()
+        await pc1.close()
