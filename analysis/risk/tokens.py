@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 SENTENCE_END = frozenset(".!?;")
 
-TOKEN_RE = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d+|[.!?;,]")
+# Contractions whose apostrophe became a space, as scraped posts and some transcripts write them ("i don t
+# want", "i m done", "it s over"): read as one word, so "don t" is a negation like "don't". Only these
+# stems, so "a t shirt" or "plan b" stay apart.
+SPLIT_CONTRACTION = (
+    r"(?i:(?:don|didn|doesn|isn|wasn|aren|weren|wouldn|couldn|shouldn|haven|hasn|hadn|ain|mustn|needn|can|won) t|"
+    r"i m|(?:i|you|we|they) (?:ve|re|ll|d)|(?:he|she|it|that|there|what) (?:s|ll|d))"
+)
+TOKEN_RE = re.compile(rf"\b(?:{SPLIT_CONTRACTION})\b(?!['’])|[A-Za-z]+(?:['’][A-Za-z]+)*|\d+|[.!?;,]")
 
 WHOLE_CONTRACTIONS: dict[str, tuple[str, ...]] = {
     "can't": ("can", "not"),
@@ -64,7 +71,7 @@ def tokenise(text: str) -> list[Token]:
     tokens: list[Token] = []
     for m in TOKEN_RE.finditer(text):
         raw = m.group(0)
-        word = raw.lower().replace("’", "'")
+        word = raw.lower().replace("’", "'").replace(" ", "'")
         cap = raw[:1].isupper()
         parts: tuple[str, ...]
         if word in WHOLE_CONTRACTIONS:

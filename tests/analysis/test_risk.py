@@ -86,6 +86,12 @@ def level(detector: RiskDetector, text: str, context: tuple[str, ...] = ()) -> S
         # captions without apostrophes
         ("Honestly I dont want to be here anymore.", URGENT),
         ("Im not going to hurt myself", None),
+        # scraped posts write the apostrophe as a space: "don t" is a negation like "don't"
+        ("i don t want to die", None),
+        ("i won t kill myself", None),
+        ("i don t want to be here anymore", URGENT),
+        ("i m going to kill myself", URGENT),
+        ("I bought a t shirt to die for.", None),
         # a rule's words inside other words are not its words (its word boundaries hold for every alternative)
         ("That was a good one.", None),
         ("We always had food on the table.", None),
@@ -170,3 +176,16 @@ def test_rule_names_are_unique_and_every_category_has_rules() -> None:
     names = [r.name for r in RULES]
     assert len(names) == len(set(names))
     assert {r.category for r in RULES} == set(RiskCategory)
+
+
+def test_contractions_written_with_a_space_read_as_one_word() -> None:
+    from analysis.risk.tokens import tokenise
+
+    assert [t.norm for t in tokenise("i don t know, i m tired and it s late")] == [
+        "i", "do", "not", "know", ",", "i", "am", "tired", "and", "it", "is", "late",
+    ]
+    don_t = tokenise("I DON T care")[1]
+    assert (don_t.norm, don_t.start, don_t.end) == ("do", 2, 7)
+    assert [t.norm for t in tokenise("a t shirt, plan b, the d train")] == [
+        "a", "t", "shirt", ",", "plan", "b", ",", "the", "d", "train",
+    ]
