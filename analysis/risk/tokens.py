@@ -72,7 +72,8 @@ def tokenise(text: str) -> list[Token]:
     for m in TOKEN_RE.finditer(text):
         raw = m.group(0)
         word = raw.lower().replace("’", "'").replace(" ", "'")
-        cap = raw[:1].isupper()
+        # Capitalised like a name ("Sam"), not shouted: "I DON'T want to live" is not about a "DON'T".
+        cap = raw[:1].isupper() and not (len(raw) > 1 and raw.isupper())
         parts: tuple[str, ...]
         if word in WHOLE_CONTRACTIONS:
             parts = WHOLE_CONTRACTIONS[word]

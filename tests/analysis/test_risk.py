@@ -92,6 +92,10 @@ def level(detector: RiskDetector, text: str, context: tuple[str, ...] = ()) -> S
         ("i don t want to be here anymore", URGENT),
         ("i m going to kill myself", URGENT),
         ("I bought a t shirt to die for.", None),
+        # shouted words are not names: the line is still about the speaker
+        ("I DON'T want to live anymore", URGENT),
+        ("I JUST WANT TO END IT ALL.", URGENT),
+        ("My friend TOM wants to kill himself.", NOTICE),
         # a rule's words inside other words are not its words (its word boundaries hold for every alternative)
         ("That was a good one.", None),
         ("We always had food on the table.", None),
