@@ -91,6 +91,15 @@ class SentenceProgress:
     end_s: float
     at_s: float
 
+    @property
+    def continued_text(self) -> str:
+        """The text as words still being spoken continue it: without the dots or the full stop Whisper put
+        where a caption was cut ("I just want to..." + "end it all" is one clause)."""
+        if not self.words:
+            return self.text
+        last = self.words[-1]
+        return join_words([*self.words[:-1], replace(last, text=without_cut_punctuation(last.text))])
+
 
 @dataclass(frozen=True, slots=True)
 class Sentence:

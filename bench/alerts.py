@@ -1,6 +1,6 @@
 """How soon an urgent alert reaches the counselor after the words are spoken, through the real path.
 
-    python -m bench.alerts [--runs 5] [--clip tests/data/spoken/crisis_split.wav] [--json OUT.json]
+    python -m bench.alerts [--runs 5] [--clip tests/data/spoken/crisis_split.wav] [--json OUT.json] [--trace]
 
 The server runs in-process with the real Whisper model and the text-cue model; each run is a new session:
 a counselor socket and a client who consents and speaks the clip from an aiortc peer at real-time pace.
@@ -51,7 +51,7 @@ def phrase_end_s(audio: np.ndarray) -> float:
     raise SystemExit(f"the offline decode does not hold {' '.join(PHRASE)!r}: {' '.join(keys)}")
 
 
-async def run(audio: np.ndarray, phrase_end: float, runs: int) -> list[dict[str, Any]]:
+async def run(audio: np.ndarray, phrase_end: float, runs: int, trace: bool = False) -> list[dict[str, Any]]:
     import aiohttp
     from aiohttp import web
     from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -99,16 +99,28 @@ async def run(audio: np.ndarray, phrase_end: float, runs: int) -> list[dict[str,
                     answer = await _expect(client, "uplink_answer")
                     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
                     alert_at: float | None = None
-                    severity = None
+                    severity = heard_as = None
+                    captions: list[tuple[float, dict[str, Any]]] = []
                     async with asyncio.timeout(60):
                         while alert_at is None:
                             msg = await counselor.receive_json()
+                            if msg.get("type") == "caption":
+                                captions.append((time.monotonic(), msg))
                             if msg.get("type") == "counselor" and msg["event"]["kind"] == "alert":
-                                alert_at, severity = time.monotonic(), msg["event"]["cue"]["severity"]
+                                cue = msg["event"]["cue"]
+                                alert_at, severity = time.monotonic(), cue["severity"]
+                                heard_as = cue["evidence"].get("heard_as", "sentence")
                     await pc.close()
                     spoken_at = lane.sent_at[0] + phrase_end
-                    out.append({"run": index + 1, "latency_s": round(alert_at - spoken_at, 3), "severity": severity})
-                    print(f"run {index + 1}: {severity} alert {alert_at - spoken_at:+.2f} s after the phrase ended")
+                    out.append({"run": index + 1, "latency_s": round(alert_at - spoken_at, 3), "severity": severity,
+                                "heard_as": heard_as})
+                    print(f"run {index + 1}: {severity} alert {alert_at - spoken_at:+.2f} s after the phrase ended"
+                          f" (heard as {heard_as} words)")
+                    if trace:
+                        for at, m in captions:
+                            tail = m["text"][len(m["stable"]):]
+                            print(f"   {at - spoken_at:+6.2f} s {m['kind']:<7} audio to {m['end_s']:6.2f} s:"
+                                  f" [{m['stable']}]{tail}")
                     await counselor.send_json({"type": "end_session"})
     finally:
         await runner.cleanup()
@@ -118,12 +130,13 @@ async def run(audio: np.ndarray, phrase_end: float, runs: int) -> list[dict[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--trace", action="store_true", help="print every caption the counselor got, with times")
     parser.add_argument("--clip", type=Path, default=CLIP)
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "alerts.json")
     args = parser.parse_args(argv)
     audio = load_clip(args.clip)
     phrase_end = phrase_end_s(audio)
-    rows = asyncio.run(run(audio, phrase_end, args.runs))
+    rows = asyncio.run(run(audio, phrase_end, args.runs, args.trace))
     latencies = sorted(r["latency_s"] for r in rows)
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
     load = os.getloadavg()

@@ -372,7 +372,7 @@ class LiveAnalysis:
         if isinstance(event, CaptionFinal):
             # Stored (as part of its sentence) before anyone sees it: a crash loses only what is being said.
             await self.transcript(session).final(participant, event)
-        elif isinstance(event, CaptionPartial) and event.stable_text:
+        elif isinstance(event, CaptionPartial):
             self.transcript(session).partial(participant, event)
         deliver(session, [ToCaptionViewers(caption_message(participant, event))])
 

@@ -123,7 +123,7 @@ class SessionTranscript:
         self._speakers[partial.stream_id] = participant
         sentence = self._assembler.open_sentence(partial.stream_id)
         key = (partial.stream_id, sentence.sentence_id) if sentence is not None else None
-        opening = sentence.text if sentence is not None else ""
+        opening = sentence.continued_text if sentence is not None else ""
         check = functools.partial(
             self._check_spoken,
             participant,

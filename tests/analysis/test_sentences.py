@@ -203,3 +203,13 @@ def test_a_final_without_word_times_is_spread_over_its_span() -> None:
     (s,) = sentences(a.feed(f))
     assert s.text == "Hello there." and s.start_s == 1.0 and s.end_s == 2.0
     assert dataclasses.replace(f, text="").text == "" and a.feed(dataclasses.replace(f, text="")) == []
+
+
+def test_an_open_sentence_cut_mid_clause_continues_without_the_cut_s_dots() -> None:
+    a = SentenceAssembler()
+    feed_all(a, [line("client", [("I", 0.0, 0.2), ("just", 0.2, 0.4), ("want", 0.4, 0.7), ("to...", 0.7, 0.9)])])
+    progress = a.open_sentence("client")
+    assert progress is not None
+    # Shown as Whisper wrote it; continued (by the words still being spoken) as one clause.
+    assert progress.text == "I just want to..."
+    assert progress.continued_text == "I just want to"
