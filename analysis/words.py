@@ -148,12 +148,13 @@ class WordCues:
             return None
         recent = self._recent.get(participant_id, deque())
         context = [t for when, t in recent if at_s - when <= self.settings.context_window_s]
+        risk = self.risk.assess(whole, context)
+        if risk is None:
+            return None  # only a rule hit is ever urgent; this runs on every partial, the model vote costs more
         judgement: CrisisJudgement | None = None
         if self.judge is not None:
             judgement = self.judge.assess_client_line(whole, context)
             risk = judgement.alert
-        else:
-            risk = self.risk.assess(whole, context)
         if risk is None or risk.level is not Severity.URGENT:
             return None
         settled = _settled_after(text, risk.phrase, self.settings.words_after_phrase)
