@@ -13,6 +13,9 @@ Policy (measured against plain LocalAgreement-2 in ``bench.captions_sim``):
   *stable* once two consecutive hypotheses agree on it (LocalAgreement-2) with ``tail_guard_s`` of
   audio after it. Stable words are turned into finals at sentence ends, or once they have waited
   ``final_hold_s`` (so long speech still settles within a couple of seconds).
+* Partials are decoded in a single pass (faster-whisper's second pass after the last word is skipped);
+  under load the caller asks for tail partials: only the audio from the last settled word on, prompted
+  with the settled words (``partial_tail``).
 * At the endpoint, the closed utterance is decoded once more in Whisper's full 30 s window; its words
   after the stable ones complete the last final line.
 * The buffer is trimmed at the end of finalised words once it grows past ``max_buffer_s``; the
@@ -145,10 +148,22 @@ class DecodeRequest:
     beam_size: int
     speech_end_s: float = float("inf")  # stream time the VAD last heard speech in this audio
     window_s: float | None = None  # encoder window to decode in; None: Whisper's full 30 s
+    # A tail partial (``partial_tail``) decodes only the audio from the utterance's last settled word on,
+    # with the settled text as prompt: this is the stream time where the utterance's buffer starts (what a
+    # whole-buffer decode would have covered). None: ``audio`` is the whole buffer.
+    context_start_s: float | None = None
+    single_pass: bool = False  # decode the audio once (``partial_single_pass``), not again from its last word on
 
     @property
     def end_s(self) -> float:
         return self.start_s + len(self.audio) / SAMPLE_RATE
+
+    @property
+    def span_s(self) -> float:
+        """Seconds of the utterance's buffer this decode stands for (its own audio, or for a tail partial
+        the buffer from its start up to the end of the audio)."""
+        start = self.start_s if self.context_start_s is None else self.context_start_s
+        return self.end_s - start
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +189,23 @@ class CaptionPolicySettings:
     # use the full window too.
     partial_window_pad_s: float | None = 1.0  # window = audio + this, rounded up to whole seconds
     partial_window_min_s: float = 5.0
+    # Tail partials: a partial decodes only the audio from the start of the utterance's last settled word
+    # on (stable or final words: they never change), prompted with the settled words before it, instead of
+    # the whole utterance buffer. Whisper's cost is mostly the decoder generating tokens (~9 ms per token on
+    # one core, beam 5), and a whole-buffer partial re-generates every settled word at each step; a tail
+    # partial generates only the last settled word again (it overlaps, so the tail joins the settled text
+    # by the usual time and n-gram match) and the still tentative words, in a short encoder window. Finals
+    # keep the whole buffer. The server asks for it per request when the pool is under load
+    # (``next_request(tail_partial=True)``, ``server.live.load.PoolLoad.tail_partials``); True: always.
+    partial_tail: bool = False
+    partial_tail_lead_s: float = 0.1  # audio kept before the last settled word's start
+    partial_tail_min_skip_s: float = 1.0  # a tail that would skip less than this decodes the whole buffer
+    # With word timestamps faster-whisper moves on to the last word's end and decodes the rest of the audio
+    # again (a second encode and generate): a partial's audio ends mid-speech, and 18 of 40 partial-like
+    # cuts of dev clips paid for two or three decodes, the later ones over the last fraction of a second
+    # (words the tail guard does not agree anyway and the next partial hears again). True: partials stop
+    # after the first pass. Finals keep faster-whisper's behaviour (in the full window: one pass).
+    partial_single_pass: bool = True
     tail_guard_s: float = 0.6  # words ending this close to the end of a partial's audio are not agreed
     # LocalAgreement-2 commits whatever two hypotheses agree on, including a hypothesis that skipped
     # words: Whisper drops a word before a pause or an utterance's first words now and then, the words
@@ -444,11 +476,13 @@ class CaptionPolicy:
         return (self._samples_fed - self._last_decode_end) / SAMPLE_RATE >= step
 
     def next_request(
-        self, partial_step_s: float | None = None, short_final: bool | None = None
+        self, partial_step_s: float | None = None, short_final: bool | None = None,
+        tail_partial: bool | None = None,
     ) -> DecodeRequest | None:
         """The decode to run now, or None. At most one request is in flight per stream. ``partial_step_s``
-        overrides the settings' step between partials and ``short_final`` their ``final_short_window`` (the
-        caller widens the one and shortens the other when the decoder is behind)."""
+        overrides the settings' step between partials, ``short_final`` their ``final_short_window`` and
+        ``tail_partial`` their ``partial_tail`` (the caller widens the step, decodes partials from the
+        settled words on and shortens finals' window when the decoder is behind)."""
         if self._in_flight is not None:
             return None
         s = self.settings
@@ -456,7 +490,7 @@ class CaptionPolicy:
             utt, audio, start = self._closing[0]
             if utt.speech_s < s.min_utterance_speech_s:
                 self._closing.pop(0)
-                return self.next_request(partial_step_s, short_final)
+                return self.next_request(partial_step_s, short_final, tail_partial)
             short = s.final_short_window if short_final is None else short_final
             return self._issue("final", audio, start, s.final_beam_size, utt, short_window=short)
         cur = self._current
@@ -464,7 +498,29 @@ class CaptionPolicy:
             return None
         self._trim_current()
         self._last_decode_end = self._samples_fed
+        tail = s.partial_tail if tail_partial is None else tail_partial
+        start, before = self._tail_start(cur) if tail else (self._buffer_start, [])
+        if start > self._buffer_start:
+            audio = self._buffer[start - self._buffer_start :].copy()
+            return self._issue("partial", audio, start, s.partial_beam_size, cur,
+                               context_start=self._buffer_start, prompt_words=before)
         return self._issue("partial", self._buffer.copy(), self._buffer_start, s.partial_beam_size, cur)
+
+    def _tail_start(self, utt: _Utterance) -> tuple[int, list[_Word]]:
+        """Where a tail partial's audio starts (sample), and the settled words before it (its prompt): just
+        before the utterance's last settled word (with the word it is glued to), or the buffer's start when
+        that would skip too little."""
+        s = self.settings
+        committed = utt.finalised + utt.stable
+        if not committed:
+            return self._buffer_start, []
+        i = len(committed) - 1
+        while i > 0 and committed[i].glued:
+            i -= 1
+        start = int((committed[i].start_s - s.partial_tail_lead_s) * SAMPLE_RATE)
+        if start - self._buffer_start < s.partial_tail_min_skip_s * SAMPLE_RATE:
+            return self._buffer_start, []
+        return min(start, self._samples_fed), committed[:i]
 
     def partial_window_s(self, audio_s: float) -> float | None:
         """Encoder window for a partial decode of ``audio_s`` seconds (None: the full 30 s)."""
@@ -503,18 +559,18 @@ class CaptionPolicy:
             return self._apply_final(utt, words, at_s)
         cur = self._current
         if cur is not None and cur.utterance_id == request.utterance_id:
-            self._agree(cur, words, request.end_s, len(request.audio) / SAMPLE_RATE)
+            self._agree(cur, words, request.end_s, request.span_s)
             return self._settle(cur, at_s, final=False)
         # the utterance closed while this partial ran: agree what we can, its final decode comes next
         for utt, _, _ in self._closing:
             if utt.utterance_id == request.utterance_id:
-                self._agree(utt, words, request.end_s, len(request.audio) / SAMPLE_RATE)
+                self._agree(utt, words, request.end_s, request.span_s)
         return []
 
     # ---------------------------------------------------------------- internals
     def _issue(
         self, kind: DecodeKind, audio: AudioF32, start_sample: int, beam: int, utt: _Utterance,
-        short_window: bool = False,
+        short_window: bool = False, context_start: int | None = None, prompt_words: list[_Word] | None = None,
     ) -> DecodeRequest:
         speech_end = utt.speech_end_s if kind == "final" else self._last_speech_end / SAMPLE_RATE
         req = DecodeRequest(
@@ -523,23 +579,29 @@ class CaptionPolicy:
             utterance_id=utt.utterance_id,
             audio=audio,
             start_s=start_sample / SAMPLE_RATE,
-            prompt=self._prompt(utt, start_sample / SAMPLE_RATE),
+            prompt=self._prompt(utt, start_sample / SAMPLE_RATE, prompt_words),
             beam_size=beam,
             speech_end_s=speech_end,
             window_s=(None if kind == "final" and not short_window
                       else self.partial_window_s(len(audio) / SAMPLE_RATE)),
+            context_start_s=None if context_start is None else context_start / SAMPLE_RATE,
+            single_pass=kind == "partial" and self.settings.partial_single_pass,
         )
         self._next_request_id += 1
         self._in_flight = req
         return req
 
-    def _prompt(self, utt: _Utterance, audio_start_s: float) -> str:
-        # This utterance's finalised words from before the (trimmed) buffer. Prompting with earlier
+    def _prompt(self, utt: _Utterance, audio_start_s: float, settled: list[_Word] | None = None) -> str:
+        # This utterance's finalised words from before the (trimmed) buffer (a tail partial passes the
+        # settled words before its audio, stable ones included). Prompting with earlier
         # utterances was measured to make Whisper append "Thank you." / "See you next time." to the
         # end of an utterance, and a pause must never bring back a finished sentence; an unfinished one
         # that the speaker goes on with after a short pause is context the new words need.
         s = self.settings
-        words = [w for w in utt.finalised if w.end_s <= audio_start_s + 0.05]
+        if settled is not None:
+            words = list(settled)
+        else:
+            words = [w for w in utt.finalised if w.end_s <= audio_start_s + 0.05]
         if not words:
             words = self._unfinished_sentence(utt.speech_start_s)
         if not words:

@@ -418,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         run = simulate(
             audio,
             lambda r: transcriber.transcribe(r.audio, prompt=r.prompt, beam_size=r.beam_size,
-                                            window_s=r.window_s),
+                                            window_s=r.window_s, single_pass=r.single_pass),
             vad,
             settings,
             fixed_delay_s=0.35 if args.record else None,

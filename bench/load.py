@@ -28,7 +28,8 @@ each uplink, Opus encoding and all), which a real deployment does not carry.
 
 * ``decode_lag_max_s``: the pool's largest decode lag (audio received minus settled) seen during the level;
   ``partials_skipped`` / ``partials_deferred``: partial decodes withdrawn for a final / held back by the
-  widened interval.
+  widened interval; ``partials_tail``: partials decoded only after the settled words (under load);
+  ``finals_short_window``: finals decoded in the short encoder window (under load).
 """
 
 from __future__ import annotations
@@ -297,6 +298,8 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
         "decode_lag_max_s": round(peak["lag"], 2),
         "partials_skipped": int(after["partials_skipped"] - before["partials_skipped"]),
         "partials_deferred": int(after["partials_deferred"] - before["partials_deferred"]),
+        "partials_tail": int(after["partials_tail"] - before["partials_tail"]),
+        "finals_short_window": int(after["finals_short_window"] - before["finals_short_window"]),
         "decodes": int(after["calls"] - before["calls"]),
         "asr_busy_s": round(after["busy_s"] - before["busy_s"], 1),
         "vad_s": round(after["vad_s"] - before["vad_s"], 1),

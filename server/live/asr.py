@@ -101,13 +101,19 @@ class Transcriber(Protocol):
 
     ``audio``: float32 mono 16 kHz in [-1, 1]. ``prompt``: earlier text of the same speaker (may be
     empty). ``beam_size``: None = the settings' default; 1 = greedy. ``window_s``: seconds of encoder
-    input (at least the audio's length); None = Whisper's 30 s window. Word timestamps are always
+    input (at least the audio's length); None = Whisper's 30 s window. ``single_pass``: decode the audio
+    once, not again from the last word's end on (see ``WhisperTranscriber``). Word timestamps are always
     returned.
     """
 
     def transcribe(
-        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None
+        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None,
+        single_pass: bool = False,
     ) -> TranscriptionResult: ...
+
+
+class _SecondPass(Exception):
+    """Raised by the windowed model's encoder when a single-pass decode would start a second pass."""
 
 
 def _windowed_model_class() -> type[Any]:
@@ -116,7 +122,9 @@ def _windowed_model_class() -> type[Any]:
     faster-whisper always pads the mel features to 3000 frames (30 s) before ``encode``; CTranslate2's
     Whisper encoder accepts fewer frames, and its cost falls with them. The window for the calls of one
     thread is set in ``frames.n`` (threads decode concurrently, each its own call); ``frames.encoded``
-    is the number of frames this thread's last encode received.
+    is the number of frames this thread's last encode received. With ``frames.single_pass`` set, a second
+    encode in the same call (faster-whisper's next pass over the audio) raises ``_SecondPass`` instead;
+    ``frames.encodes`` counts this call's encodes.
     """
     from faster_whisper import WhisperModel
 
@@ -125,6 +133,10 @@ def _windowed_model_class() -> type[Any]:
         frames = threading.local()
 
         def encode(self, features: np.ndarray[Any, Any]) -> Any:
+            encodes = getattr(self.frames, "encodes", 0)
+            if encodes and getattr(self.frames, "single_pass", False):
+                raise _SecondPass
+            self.frames.encodes = encodes + 1
             n = getattr(self.frames, "n", None)
             if n is not None and features.shape[-1] > n:
                 features = features[..., :n]
@@ -164,8 +176,13 @@ class WhisperTranscriber:
         )
 
     def transcribe(
-        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None
+        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None,
+        single_pass: bool = False,
     ) -> TranscriptionResult:
+        """One decode. ``single_pass``: with word timestamps, faster-whisper moves its seek to the last word's
+        end and decodes the rest of the audio again (a second encode and generate, for a partial usually
+        over the last fraction of a second of speech that the next partial hears anyway); this stops after
+        the first pass and returns its words."""
         beam = beam_size or self.settings.beam_size
         language = self.settings.language if self.multilingual else "en"
         frames = None
@@ -176,6 +193,8 @@ class WhisperTranscriber:
             if frames >= WHISPER_FRAMES:
                 frames = None
         self._model.frames.n = frames
+        self._model.frames.encodes = 0
+        self._model.frames.single_pass = single_pass
         try:
             # Temperature fallback re-decodes up to 6 times; only worth it where the text is final (a
             # full-window beam decode). Greedy and short-window decodes are partials, replaced a moment later.
@@ -189,6 +208,12 @@ class WhisperTranscriber:
             return self._transcribe(audio, prompt, beam, language, fallback, max_new_tokens)
         finally:
             self._model.frames.n = None
+            self._model.frames.single_pass = False
+
+    def encode_calls(self) -> int:
+        """Encoder calls in this thread's last decode (faster-whisper's passes over the audio)."""
+        calls: int = getattr(self._model.frames, "encodes", 0)
+        return calls
 
     def encoded_frames(self) -> int | None:
         """Mel frames the encoder received in this thread's last call (3000 = Whisper's 30 s window)."""
@@ -211,27 +236,34 @@ class WhisperTranscriber:
             vad_filter=False,
         )
         # The generator is lazy: decoding happens while iterating, so this must stay in this thread.
-        out = tuple(
-            AsrSegment(
-                text=seg.text,
-                start_s=float(seg.start),
-                end_s=float(seg.end),
-                avg_logprob=float(seg.avg_logprob),
-                no_speech_prob=float(seg.no_speech_prob),
-                compression_ratio=float(seg.compression_ratio),
-                words=tuple(
-                    AsrWord(w.word, float(w.start), float(w.end), float(w.probability)) for w in seg.words or ()
-                ),
-            )
-            for seg in segments
+        out: list[AsrSegment] = []
+        try:
+            for seg in segments:
+                out.append(self._segment(seg))
+        except _SecondPass:  # single pass: the first pass's segments were all yielded before it
+            pass
+        return TranscriptionResult(segments=tuple(out), language=info.language, duration_s=len(audio) / SAMPLE_RATE)
+
+    @staticmethod
+    def _segment(seg: Any) -> AsrSegment:
+        return AsrSegment(
+            text=seg.text,
+            start_s=float(seg.start),
+            end_s=float(seg.end),
+            avg_logprob=float(seg.avg_logprob),
+            no_speech_prob=float(seg.no_speech_prob),
+            compression_ratio=float(seg.compression_ratio),
+            words=tuple(
+                AsrWord(w.word, float(w.start), float(w.end), float(w.probability)) for w in seg.words or ()
+            ),
         )
-        return TranscriptionResult(segments=out, language=info.language, duration_s=len(audio) / SAMPLE_RATE)
 
 
 class FakeTranscriber:
     """Test double: answers each call with ``respond(audio, prompt, beam_size)`` after ``delay_s``.
 
-    ``calls`` records (audio seconds, prompt, beam size, window seconds) of every call."""
+    ``calls`` records (audio seconds, prompt, beam size, window seconds) of every call, ``single_pass`` the
+    flag of each."""
 
     def __init__(
         self,
@@ -241,14 +273,17 @@ class FakeTranscriber:
         self._respond = respond
         self._delay_s = delay_s
         self.calls: list[tuple[float, str, int | None, float | None]] = []
+        self.single_pass: list[bool] = []
         self._lock = threading.Lock()
 
     def transcribe(
-        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None
+        self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None,
+        single_pass: bool = False,
     ) -> TranscriptionResult:
         with self._lock:
             index = len(self.calls)
             self.calls.append((len(audio) / SAMPLE_RATE, prompt, beam_size, window_s))
+            self.single_pass.append(single_pass)
         if self._delay_s:
             time.sleep(self._delay_s)
         if callable(self._respond):
@@ -406,6 +441,7 @@ class AsrPool:
         window_s: float | None = None,
         stream_id: str = "",
         priority: int = 1,
+        single_pass: bool = False,
     ) -> TranscriptionResult:
         """Decode ``audio`` on a worker thread. Lower ``priority`` goes first (captions use 0 for the
         final decode of a finished utterance, 1 for partials); equal priorities take turns by stream."""
@@ -424,7 +460,8 @@ class AsrPool:
             stream_id=stream_id,
             priority=priority,
             windowed=window_s is not None,
-            fn=lambda: transcriber.transcribe(audio, prompt=prompt, beam_size=beam_size, window_s=window_s),
+            fn=lambda: transcriber.transcribe(audio, prompt=prompt, beam_size=beam_size, window_s=window_s,
+                                              single_pass=single_pass),
             future=loop.create_future(),
             queued_at=time.perf_counter(),
         )

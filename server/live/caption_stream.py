@@ -186,13 +186,18 @@ class CaptionStream:
                 self._deferring = True
                 self._pool.load.partials_deferred += 1
             return
-        short_final = self._pool.load.short_finals(self._pool.now())
-        request = self._policy.next_request(partial_step_s=step, short_final=short_final or None)
+        now = self._pool.now()
+        short_final = self._pool.load.short_finals(now)
+        tail = self._pool.load.tail_partials(now)
+        request = self._policy.next_request(partial_step_s=step, short_final=short_final or None,
+                                            tail_partial=tail or None)
         if request is None:
             return
         self._deferring = False
         if request.kind == "final" and request.window_s is not None:
             self._pool.load.finals_short += 1
+        if request.context_start_s is not None:
+            self._pool.load.partials_tail += 1
         self._request = request
         self._decode = asyncio.create_task(
             self._pool.transcribe(
@@ -202,6 +207,7 @@ class CaptionStream:
                 window_s=request.window_s,
                 stream_id=self.stream_id,
                 priority=0 if request.kind == "final" else 1,
+                single_pass=request.single_pass,
             )
         )
         self._decode.add_done_callback(lambda _task: self._wake.set())

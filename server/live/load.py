@@ -2,8 +2,11 @@
 
 ``PoolLoad`` is the ASR pool's view of its own load: how long decode jobs wait before a worker takes them
 (finals and partials apart, over a sliding window of recent jobs), and per caption stream how far the
-settled text trails the audio received (the decode lag). From these it answers two questions:
+settled text trails the audio received (the decode lag). From these it answers these questions:
 
+* ``tail_partials``: whether partial decodes cover only the audio after a stream's settled words (prompted
+  with them) instead of the whole utterance buffer (``analysis.captions.CaptionPolicySettings.partial_tail``):
+  cheaper partials once the partial interval has widened, before finals shorten their window.
 * ``partial_step_s(base)``: how much new speech a stream needs before its next partial decode. It widens
   with the queue wait, so under load every stream gets fewer partial updates (the first thing that gives
   way) and the CPU goes to the decodes that settle text.
@@ -54,6 +57,14 @@ class LoadSettings:
     # +0.9 WER points (bench.captions_sim --stride 4 --set final_short_window=1: 3.21 against 2.29). Hence
     # only when the pool is well behind, with partials already spaced out.
     short_final_wait_s: float = 0.5
+    # Pressure (``pressure_s``) above which partials decode only the audio after a stream's settled words,
+    # prompted with them (``CaptionPolicySettings.partial_tail``): fewer tokens generated per partial, in the
+    # shortest window. Measured in bench.captions_sim on the dev split (13 clips, single stream, partials
+    # single-pass): CPU per audio second 0.646 -> 0.635 (that data's sentences are short: few partials get
+    # a tail at all) but streaming WER 28.19 -> 32.18, so only well under load: 1.0 s of pressure is partials
+    # waiting 0.5 s (their step already widened to 1.35 s) or finals waiting 0.25 s. None: never; negative:
+    # always.
+    tail_partial_pressure_s: float | None = 1.0
 
 
 @dataclass(slots=True)
@@ -79,6 +90,7 @@ class PoolLoad:
         self.partials_skipped = 0  # queued partials withdrawn because their stream's final was ready
         self.partials_deferred = 0  # partials not started because the widened interval had not passed
         self.finals_short = 0  # finals decoded in a short window because the pool was under pressure
+        self.partials_tail = 0  # partials decoded from the settled words on because the pool was under pressure
         self.audio_received_s = 0.0  # over all streams, closed ones included
         self.decode_s = 0.0  # worker seconds spent decoding, over all streams
 
@@ -125,6 +137,10 @@ class PoolLoad:
         step = base_s + self.pressure_s(now)
         return min(step, max(base_s, self.settings.max_partial_step_s))
 
+    def tail_partials(self, now: float) -> bool:
+        threshold = self.settings.tail_partial_pressure_s
+        return threshold is not None and self.pressure_s(now) > threshold
+
     def short_finals(self, now: float) -> bool:
         return self.mean_wait_s("final", now) > self.settings.short_final_wait_s
 
@@ -146,6 +162,7 @@ class PoolLoad:
             "partials_skipped": float(self.partials_skipped),
             "partials_deferred": float(self.partials_deferred),
             "finals_short_window": float(self.finals_short),
+            "partials_tail": float(self.partials_tail),
             "pressure_seconds": self.pressure_s(now),
             "audio_received_seconds": self.audio_received_s,
             "decode_seconds_per_audio_second": self.decode_s / self.audio_received_s if self.audio_received_s else 0.0,

@@ -227,6 +227,8 @@ def test_partials_ask_for_a_short_encoder_window_and_finals_for_whisper_s_full_o
         # audio + 1 s of padding in whole seconds, at least 5 s
         assert r.window_s == max(5.0, float(np.ceil(audio_s + 1.0)))
     assert {r.window_s for r in partials} >= {5.0, 10.0, 15.0}  # the window grows with the buffer
+    # partials decode in a single pass; finals keep faster-whisper's second pass after the last word
+    assert all(r.single_pass for r in partials) and not any(r.single_pass for r in final_requests)
     policy = CaptionPolicy("s")
     assert policy.partial_window_s(29.5) is None  # as long as Whisper's own window: no window
     off = CaptionPolicy("s", CaptionPolicySettings(partial_window_pad_s=None))
@@ -433,3 +435,50 @@ def test_under_load_partials_can_be_spaced_out_and_finals_can_take_the_short_win
     assert all(r.window_s is None for r in normal if r.kind == "final")
     policy = CaptionPolicy("s")
     assert not policy.partial_due() and not policy.final_waiting
+
+
+def test_a_tail_partial_decodes_only_the_audio_after_the_settled_words_and_settles_the_same_words() -> None:
+    """Under load (or with ``partial_tail``) a partial decodes from just before the utterance's last settled
+    word, prompted with the settled words before it, instead of re-decoding the whole buffer: the decoder
+    generates only the tail's tokens. The overlapping word comes back from the decode and must not be
+    doubled; words still settle from partials (not only at the utterance's end) and the finals are the
+    same words as with whole-buffer partials."""
+    words = [f"word{i}" for i in range(30)]  # 12 s of speech, then silence
+    speech = ScriptedSpeech(words, start_s=1.0)
+    total = 16.0
+
+    def run(settings: CaptionPolicySettings) -> tuple[list[CaptionEvent], list[DecodeRequest]]:
+        return drive(CaptionPolicy("s", settings), int(total * SAMPLE_RATE), speech.vad(total), speech, 0.3)
+
+    whole_events, whole = run(CaptionPolicySettings())
+    tail_events, tail = run(CaptionPolicySettings(partial_tail=True))
+    assert all(r.context_start_s is None for r in whole)
+    tails = [r for r in tail if r.context_start_s is not None]
+    assert len(tails) >= 10 and all(r.kind == "partial" for r in tails)
+    for r in tails:
+        assert r.context_start_s is not None and r.start_s >= r.context_start_s + 1.0
+        # the audio starts 0.1 s before a settled word; the prompt is the settled words before that word
+        k = round((r.start_s + 0.1 - speech.start_s) / speech.word_s)
+        assert abs(speech.start_s + k * speech.word_s - 0.1 - r.start_s) < 0.01
+        assert r.prompt.split()[-1] == words[k - 1]
+        assert len(r.prompt) <= CaptionPolicySettings().prompt_chars
+        assert r.window_s == 5.0 and r.end_s - r.start_s < 4.0  # a short tail in the shortest window
+    # much less audio decoded by partials (the whole buffer grows to 12 s)
+    def partial_audio(reqs: list[DecodeRequest]) -> float:
+        return sum(r.end_s - r.start_s for r in reqs if r.kind == "partial")
+
+    assert partial_audio(tail) < 0.5 * partial_audio(whole)
+    for events in (whole_events, tail_events):
+        lines = finals(events)
+        assert " ".join(e.text for e in lines).split() == words
+        assert len(lines) >= 4  # settled while speaking, in pieces
+    # words settle about as soon as with whole-buffer partials (a tail shorter than 3 s still agrees)
+    def settle_median(events: list[CaptionEvent]) -> float:
+        first: dict[str, float] = {}
+        for e in finals(events):
+            for w in e.text.split():
+                first.setdefault(w, e.at_s)
+        return float(np.median([first[w] - (1.0 + i * 0.4 + 0.35) for i, w in enumerate(words)]))
+
+    assert settle_median(tail_events) <= settle_median(whole_events) + 0.3
+    assert settle_median(tail_events) <= 2.5

@@ -162,3 +162,7 @@ async def test_the_stream_decodes_partials_in_short_windows_and_finals_in_whispe
     assert all(window is not None and max(5.0, seconds + 1.0) - 1e-9 <= window <= max(5.0, seconds + 2.0)
                for _, window, seconds in partials)
     assert pool.metrics.windowed_calls == len(partials)
+    # partials decode in one pass (no second encode after their last word), finals as Whisper does
+    assert [single for single, call in zip(fake.single_pass, fake.calls, strict=True) if call[3] is not None] == [
+        True] * len(partials)
+    assert not any(single for single, call in zip(fake.single_pass, fake.calls, strict=True) if call[3] is None)

@@ -8,7 +8,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from analysis.captions import TranscriptionResult
+from analysis.captions import AsrSegment, AsrWord, CaptionPolicySettings, TranscriptionResult
 from analysis.events import CaptionEvent, CaptionFinal
 from server.live.asr import AsrBusyError, AsrPool, AsrSettings, FakeTranscriber, PartialSkippedError
 from server.live.caption_stream import CaptionStream
@@ -168,3 +168,86 @@ async def test_under_backlog_every_utterance_still_gets_its_final_and_partials_t
     _, quick, quick_pool, _ = await run(0.005)
     quick_partials = sum(1 for c in quick.calls if c[3] is not None) - quick_pool.load.finals_short
     assert slow_partials < quick_partials
+
+
+def test_tail_partials_switch_on_under_pressure_before_finals_shorten() -> None:
+    load = PoolLoad(LoadSettings(tail_partial_pressure_s=1.0, short_final_wait_s=0.5))
+    assert not load.tail_partials(now=0.0)
+    load.job_started("partial", 0.2, now=0.5)  # a little queueing: the interval widens, partials stay whole
+    assert not load.tail_partials(now=0.5) and load.partial_step_s(0.35, now=0.5) > 0.35
+    load.job_started("partial", 1.0, now=1.0)  # mean partial wait 0.6 s: pressure 1.2 s
+    assert load.tail_partials(now=1.0)
+    # before finals take the short window
+    assert not load.short_finals(now=1.0) and not load.saturated(now=1.0)
+    assert not load.tail_partials(now=20.0)  # the wait has left the window
+    assert not PoolLoad(LoadSettings(tail_partial_pressure_s=None)).tail_partials(now=0.0)
+
+
+async def test_under_pressure_a_stream_decodes_partials_only_after_the_settled_words() -> None:
+    """The transcriber gets, for a tail partial, only the audio from just before the last settled word on
+    (the exact samples of the stream there), prompted with the settled words before it; the finals are
+    the same words as with whole-buffer partials, none doubled."""
+    audio = load_jfk()
+    # the clip's words where its VAD hears them (tiny.en's own times stretch words over the pauses)
+    spoken = [(" And", 0.32, 0.6), (" so,", 0.6, 0.9), (" my", 1.2, 1.4), (" fellow", 1.4, 1.75),
+              (" Americans", 1.76, 2.24), (" ask", 3.3, 3.7), (" not", 3.97, 4.35), (" what", 5.44, 5.7),
+              (" your", 5.7, 6.02), (" country", 6.02, 6.36), (" can", 6.36, 6.76), (" do", 6.76, 7.02),
+              (" for", 7.02, 7.26), (" you", 7.26, 7.6), (" ask", 8.22, 8.66), (" what", 8.66, 8.94),
+              (" you", 8.94, 9.28), (" can", 9.28, 9.5), (" do", 9.5, 9.72), (" for", 9.72, 9.92),
+              (" your", 9.92, 10.22), (" country.", 10.22, 10.5)]
+    whole = audio.tobytes()
+    offsets: list[tuple[float, float, str]] = []  # start, seconds, prompt of every decode
+
+    def respond(chunk: np.ndarray, prompt: str, beam: int | None) -> TranscriptionResult:
+        # a perfect recogniser: find where the chunk lies in the clip, answer with the words inside it
+        # (by its last 40 ms: its first ones may be digital silence, found anywhere)
+        ints = np.round(chunk * 32768).astype(np.int16).tobytes()
+        at = whole.find(ints[-1280:])
+        while at % 2:
+            at = whole.find(ints[-1280:], at + 1)
+        assert at >= 0
+        dur = len(chunk) / 16000
+        start = (at + 1280) / 2 / 16000 - dur
+        offsets.append((start, dur, prompt))
+        words = tuple(AsrWord(t, max(s - start, 0.0), min(e, start + dur) - start, 0.9) for t, s, e in spoken
+                      if start <= (s + e) / 2 < start + dur - 0.1)
+        text = "".join(w.text for w in words)
+        return TranscriptionResult((AsrSegment(text, 0, dur, -0.2, 0.01, 1.2, words),) if words else (), "en", dur)
+
+    async def run(tail: bool) -> tuple[list[str], list[tuple[float, float, str]], AsrPool]:
+        offsets.clear()
+        fake = FakeTranscriber(respond, delay_s=0.01)
+        pool = AsrPool(AsrSettings(num_workers=1), transcriber=fake,
+                       load=LoadSettings(tail_partial_pressure_s=-1.0 if tail else None))
+        await pool.start()
+        got: list[CaptionEvent] = []
+        # the clip's utterances are 2.2 s at most: agree from 1 s, skip from 0.5 s, so tails happen in them
+        settings = CaptionPolicySettings(min_agree_audio_s=1.0, partial_tail_min_skip_s=0.5)
+        stream = CaptionStream(pool, "t", got.append, settings=settings)
+        for k in range(0, len(audio), 1600):  # 2.5x real time
+            stream.feed(audio[k : k + 1600])
+            await asyncio.sleep(0.04)
+        stream.feed(np.zeros(16000, np.int16))
+        await stream.close(flush=True)
+        await pool.close()
+        text = " ".join(e.text for e in got if isinstance(e, CaptionFinal)).split()
+        return text, list(offsets), pool
+
+    tail_text, tail_calls, tail_pool = await run(True)
+    whole_text, whole_calls, whole_pool = await run(False)
+    expected = "".join(t for t, _, _ in spoken).split()
+    assert whole_text == expected, whole_text
+    assert tail_text == expected, tail_text
+    assert whole_pool.load.partials_tail == 0 and tail_pool.load.partials_tail >= 3
+    prompted = [(start, dur, prompt) for start, dur, prompt in tail_calls if prompt]
+    assert len(prompted) == tail_pool.load.partials_tail
+    for start, _dur, prompt in prompted:
+        # the audio starts 0.1 s before a word; the prompt ends with the word before it
+        k = min(range(len(spoken)), key=lambda i: abs(spoken[i][1] - 0.1 - start))
+        assert abs(spoken[k][1] - 0.1 - start) < 0.01, tail_calls
+        assert start > 0.5  # after the utterance's start, never its whole buffer
+        assert prompt.split()[-1].strip(",.") == spoken[k - 1][0].strip(" ,.")
+    tail_partial_s = sum(dur for _, dur, _ in tail_calls[:-1])
+    whole_partial_s = sum(dur for _, dur, _ in whole_calls[:-1])
+    assert tail_partial_s < whole_partial_s  # the clip's utterances are short: the saving is too (~15%)
+    assert tail_pool.snapshot()["partials_tail"] == tail_pool.load.partials_tail

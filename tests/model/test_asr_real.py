@@ -138,6 +138,27 @@ def test_a_short_encoder_window_gives_the_same_words_and_encodes_only_that_windo
     assert transcriber.encoded_frames() == 3000
 
 
+def test_a_single_pass_partial_encodes_once_and_keeps_the_first_pass_words(transcriber: WhisperTranscriber) -> None:
+    """A partial's audio ends mid-speech; faster-whisper then decodes the audio after the last word's end a
+    second time (encode and generate again). ``single_pass`` stops after the first pass: one encode, the
+    same words up to where the first pass ended."""
+    audio = load(DATA / "jfk" / "jfk.flac").astype(np.float32) / 32768
+    passes = []
+    for cut_s in (3.0, 5.9, 6.5, 7.1, 9.6):  # ends inside words
+        chunk = audio[: int(cut_s * 16000)]
+        double = transcriber.transcribe(chunk, beam_size=5, window_s=max(5.0, np.ceil(cut_s + 1.0)))
+        passes.append(transcriber.encode_calls())
+        single = transcriber.transcribe(chunk, beam_size=5, window_s=max(5.0, np.ceil(cut_s + 1.0)),
+                                        single_pass=True)
+        assert transcriber.encode_calls() == 1
+        single_words = [w.text for s in single.segments for w in s.words]
+        double_words = [w.text for s in double.segments for w in s.words]
+        assert single_words == double_words[: len(single_words)] and single_words, (single_words, double_words)
+    assert max(passes) >= 2  # the plain decode does take a second pass on some of these cuts
+    transcriber.transcribe(audio[: 16000 * 6], beam_size=1)
+    assert transcriber.encode_calls() >= 1  # plain calls are not limited
+
+
 def test_streaming_vad_matches_whole_file_vad_and_finds_the_speech() -> None:
     from faster_whisper.vad import get_vad_model
 
