@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +25,6 @@ from analysis.events import CaptionEvent, CaptionFinal, CaptionPartial, Cue, Tim
 from analysis.revision import RevisionSettings, TurnToRevise
 from analysis.text_model import TextCueJudge
 from analysis.voice import VoiceSettings
-from server.live.admission import AdmissionSettings, CaptionAdmission, Readmission
 from server.live.asr import AsrBusyError, AsrPool, AsrSettings, Transcriber
 from server.live.caption_stream import CaptionStream
 from server.live.cues import SessionCues
@@ -40,8 +39,8 @@ from server.session.delivery import deliver
 from server.session.effects import ToCaptionViewers, ToCounselors, ToParticipant
 from server.session.model import Session
 from server.session.participant import Participant
-from server.session.protocol.counselor import CaptionsOff, CaptionsOn
-from server.session.protocol.server import Caption, CaptionsAvailable, CaptionsUnavailable
+from server.session.protocol.counselor import CaptionsOff
+from server.session.protocol.server import Caption, CaptionsUnavailable
 from server.session.states import ConsentState, Role
 from server.settings import SETTINGS, Settings
 
@@ -49,25 +48,15 @@ log = logging.getLogger(__name__)
 
 SENTENCE_TICK_S = 0.5
 OVERLOAD_FLOOR_SESSIONS = 2  # never shed for a behind pool while fewer sessions than this have captions
-# Shed sessions are looked at once a second: room comes back when a session ends or the pool catches up,
-# neither of which needs a faster answer, and the check must cost the event loop nothing.
-READMIT_CHECK_S = 1.0
-READMIT_CALM_S = 5.0  # how long the pool must not be behind before a shed session gets captions
 REVISION_BEAM_SIZE = 5
 REVISION_PRIORITY = 2  # after every caption decode: a turn's second pass waits until the captions are served
 REVISION_WAIT_TRIES, REVISION_WAIT_STEP_S = 20, 0.5  # how long a finished turn waits for an idle pool
 CAPTIONS_OFF_FOR_COUNSELOR = (
     "Live captions are off for this session: the caption engine is already serving as many sessions as it "
     "can. The call works as usual and voice and video cues carry on, but this session has no live captions, "
-    "no transcript and no crisis-language alerts until the engine has room again; you will be told when they "
-    "start."
+    "no transcript and no crisis-language alerts."
 )
 CAPTIONS_OFF_FOR_PARTICIPANT = "Live captions are not available right now."
-CAPTIONS_ON_FOR_COUNSELOR = (
-    "Live captions are on again for this session: the caption engine has room now. The transcript and "
-    "crisis-language alerts resume from this moment; what was said before it is not in the transcript."
-)
-CAPTIONS_ON_FOR_PARTICIPANT = "Live captions are available again."
 
 
 def asr_settings(settings: Settings) -> AsrSettings:
@@ -133,36 +122,12 @@ class LiveAnalysis:
         self._revision_settings = RevisionSettings()
         self.revisions = RevisionCounts()
         self._guard = CaptionPolicySettings()
-        # Admission (server.live.admission): a session is given captions when its first uplink starts, or,
-        # when it was shed, later, once there is room; it keeps them for its life (under load a captioned
-        # session gets fewer partials and cheaper finals, never none).
-        self.admission: CaptionAdmission[Session] | None = None
-        if pool is not None:
-            self.admission = CaptionAdmission(
-                AdmissionSettings(
-                    capacity=settings.caption_capacity,
-                    shed_when_behind=settings.caption_shed_when_behind,
-                    floor_sessions=OVERLOAD_FLOOR_SESSIONS,
-                    calm_s=READMIT_CALM_S,
-                ),
-                pool.load,
-                pool.now,
-            )
-        # The caption feeds of a shed session's running uplinks, which get a caption stream when it is
-        # re-admitted, and who was told captions are off (told again when they come on).
-        self._waiting_feeds: dict[tuple[str, str], _CaptionFeed] = {}
-        self._told_off: dict[str, set[str]] = {}
-        self._readmitter: asyncio.Task[None] | None = None
-
-    @property
-    def sessions_shed(self) -> int:
-        """Sessions that started without live captions (re-admitted ones included)."""
-        return self.admission.shed_total if self.admission is not None else 0
-
-    @property
-    def sessions_readmitted(self) -> int:
-        """Shed sessions that got live captions later, once there was room."""
-        return self.admission.readmitted_total if self.admission is not None else 0
+        # Admission: a session is given captions (or not) once, when its first uplink starts, and keeps
+        # that for its life; under load a captioned session gets fewer partials and cheaper finals, never
+        # none.
+        self._captioned: dict[str, Session] = {}
+        self._uncaptioned: dict[str, tuple[Session, Literal["capacity", "overloaded"]]] = {}
+        self.sessions_shed = 0
 
     def session_cues(self, session: Session) -> SessionCues:
         for sid in [sid for sid, c in self.cues.items() if c.session.ended and not self._streams_of(sid)]:
@@ -261,110 +226,58 @@ class LiveAnalysis:
         video: list[VideoConsumer] = []
         if participant.role is Role.CLIENT:
             video.append(_FaceFeed(session_cues, participant))
-        if self.pool is not None:
+        if self.pool is not None and self._captions_for(session, participant):
             key = (session.id, participant.id)
-            # The feed is there even while the session has no captions: re-admission gives it a stream
-            # mid-uplink, without the browser having to offer a new one.
-            feed = _CaptionFeed(lambda: self._feed_detached(key, feed))
-            audio.insert(0, feed)
-            if self._captions_for(session, participant):
-                self._start_captions(session, participant, feed)
-            else:
-                self._waiting_feeds[key] = feed
+
+            async def on_event(event: CaptionEvent) -> None:
+                await self._route_caption(session, participant, event)
+
+            stream = CaptionStream(self.pool, f"{session.id}/{participant.id}", on_event)
+            self.streams[key] = stream
+            self._audio[stream.stream_id] = stream
+
+            async def stream_closed() -> None:
+                self.streams.pop(key, None)
+                await self.transcript(session).end_stream(stream.stream_id, session.clock())
+
+            audio.insert(0, _Tracked(stream, stream_closed))
         return audio, video
-
-    def _start_captions(self, session: Session, participant: Participant, feed: _CaptionFeed) -> None:
-        assert self.pool is not None
-        key = (session.id, participant.id)
-
-        async def on_event(event: CaptionEvent) -> None:
-            await self._route_caption(session, participant, event)
-
-        stream = CaptionStream(self.pool, f"{session.id}/{participant.id}", on_event)
-        self.streams[key] = stream
-        self._audio[stream.stream_id] = stream
-
-        async def stream_closed() -> None:
-            self.streams.pop(key, None)
-            await self.transcript(session).end_stream(stream.stream_id, session.clock())
-
-        feed.attach(stream, stream_closed)
-
-    def _feed_detached(self, key: tuple[str, str], feed: _CaptionFeed) -> None:
-        """A shed session's uplink closed before the session got captions."""
-        if self._waiting_feeds.get(key) is feed:
-            del self._waiting_feeds[key]
 
     def _captions_for(self, session: Session, participant: Participant) -> bool:
         """Whether this session has live captions; a new session is admitted while there is room and the
-        ASR pool keeps up, and no shed session waits before it. Participants of a session without them are
-        told, calmly, when their uplink starts (and the counselor's panel why); both are told again when it
-        gets them (``_readmit``)."""
-        admission = self.admission
-        assert admission is not None
-        self._readmit()  # sessions already waiting take any room first
-        shed_before = admission.shed_total
-        reason = admission.admit(session)
-        if reason is None:
+        ASR pool keeps up. Participants of a session without them are told, calmly, when their uplink
+        starts (and the counselor's panel why)."""
+        assert self.pool is not None
+        for table in (self._captioned, self._uncaptioned):
+            for sid in [sid for sid, entry in table.items() if _session_of(entry).ended]:
+                del table[sid]
+        if session.id in self._captioned:
             return True
-        if admission.shed_total > shed_before:
+        shed = self._uncaptioned.get(session.id)
+        if shed is None:
+            capacity = self.settings.caption_capacity
+            # A lone captioned session that lags says more about the machine than about caption load.
+            behind = (
+                self.settings.caption_shed_when_behind and len(self._captioned) >= OVERLOAD_FLOOR_SESSIONS
+                and self.pool.load.saturated(self.pool.now())
+            )
+            if len(self._captioned) < capacity and not behind:
+                self._captioned[session.id] = session
+                return True
+            reason: Literal["capacity", "overloaded"] = (
+                "capacity" if len(self._captioned) >= capacity else "overloaded"
+            )
+            shed = self._uncaptioned[session.id] = (session, reason)
+            self.sessions_shed += 1
             log.warning(
                 "session %s starts without live captions (%s: %d captioned sessions, capacity %d)",
-                session.id, reason, admission.captioned, admission.settings.capacity,
+                session.id, reason, len(self._captioned), capacity,
             )
-        self._told_off.setdefault(session.id, set()).add(participant.id)
         deliver(session, [
-            ToCounselors(CaptionsOff(reason=reason, message=CAPTIONS_OFF_FOR_COUNSELOR)),
+            ToCounselors(CaptionsOff(reason=shed[1], message=CAPTIONS_OFF_FOR_COUNSELOR)),
             ToParticipant(participant.id, CaptionsUnavailable(message=CAPTIONS_OFF_FOR_PARTICIPANT)),
         ])
-        if self._readmitter is None:
-            self._readmitter = asyncio.get_running_loop().create_task(
-                self._watch_for_room(), name="caption readmission"
-            )
         return False
-
-    async def _watch_for_room(self) -> None:
-        """Gives shed sessions captions once there is room; runs only while a session waits."""
-        assert self.admission is not None
-        try:
-            while self.admission.waiting:
-                await asyncio.sleep(READMIT_CHECK_S)
-                try:
-                    self._readmit()
-                except Exception:
-                    log.exception("giving shed sessions their captions failed; trying again")
-                waiting = {session.id for session in self.admission.waiting}
-                for sid in [sid for sid in self._told_off if sid not in waiting]:
-                    del self._told_off[sid]  # ended while shed
-        finally:
-            self._readmitter = None
-            self._told_off.clear()  # nobody waits: every session in it has ended or has its captions
-
-    def _readmit(self) -> None:
-        assert self.admission is not None
-        for readmission in self.admission.readmit():
-            self._captions_back(readmission)
-
-    def _captions_back(self, readmission: Readmission[Session]) -> None:
-        """A shed session has captions from now on: its running uplinks get their caption streams, and the
-        counselor and everyone who was told they were off hear that they are back."""
-        session = readmission.session
-        uplinks = 0
-        for key in [key for key in self._waiting_feeds if key[0] == session.id]:
-            feed = self._waiting_feeds.pop(key)
-            participant = session.participants.get(key[1])
-            if participant is not None and not feed.closed:
-                self._start_captions(session, participant, feed)
-                uplinks += 1
-        told = sorted(self._told_off.pop(session.id, set()))
-        deliver(session, [
-            ToCounselors(CaptionsOn(reason=readmission.reason, message=CAPTIONS_ON_FOR_COUNSELOR)),
-            *(ToParticipant(pid, CaptionsAvailable(message=CAPTIONS_ON_FOR_PARTICIPANT)) for pid in told),
-        ])
-        log.info(
-            "session %s has live captions again after %.0f s without (%s; %d uplinks captioned now)",
-            session.id, readmission.waited_s, readmission.reason, uplinks,
-        )
 
     async def _route_caption(self, session: Session, participant: Participant, event: CaptionEvent) -> None:
         if participant.consent is not ConsentState.GRANTED:
@@ -379,8 +292,6 @@ class LiveAnalysis:
     async def close(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
-        if self._readmitter is not None:
-            self._readmitter.cancel()
         for stream in list(self.streams.values()):
             await stream.close(flush=False)
         for transcript in self.transcripts.values():
@@ -420,51 +331,32 @@ class LiveAnalysis:
             "attune_sessions_shed", "Sessions started without live captions because the caption engine was full"
         )
         shed.add_metric([], self.sessions_shed)
-        readmitted = CounterMetricFamily(
-            "attune_sessions_readmitted",
-            "Sessions started without live captions that got them later, once the caption engine had room",
-        )
-        readmitted.add_metric([], self.sessions_readmitted)
-        admission = self.admission
-        assert admission is not None
-        waiting = GaugeMetricFamily(
-            "attune_caption_sessions_waiting", "Live sessions without live captions, waiting for room"
-        )
-        waiting.add_metric([], len(admission.waiting))
         captioned = GaugeMetricFamily("attune_caption_sessions", "Live sessions admitted to live captions")
-        captioned.add_metric([], admission.captioned)
+        captioned.add_metric([], sum(1 for s in self._captioned.values() if not s.ended))
         capacity = GaugeMetricFamily("attune_caption_capacity", "Sessions the caption engine admits at once")
         capacity.add_metric([], self.settings.caption_capacity)
-        yield from (shed, readmitted, waiting, captioned, capacity)
+        yield from (shed, captioned, capacity)
 
 
-class _CaptionFeed:
-    """The caption consumer of one uplink. It feeds its caption stream once it has one (at once for a
-    captioned session; at re-admission for a shed one, mid-uplink) and drops the audio until then: a shed
-    session's speech is not transcribed. Tells when its stream has closed (its last words are in)."""
+def _session_of(entry: Session | tuple[Session, str]) -> Session:
+    return entry[0] if isinstance(entry, tuple) else entry
 
-    def __init__(self, detached: Callable[[], None]) -> None:
-        self._detached = detached
-        self.stream: CaptionStream | None = None
-        self._stream_closed: Callable[[], Coroutine[Any, Any, None]] | None = None
-        self.closed = False
 
-    def attach(self, stream: CaptionStream, closed: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self.stream, self._stream_closed = stream, closed
+class _Tracked:
+    """An audio consumer that tells when its caption stream has closed (its last words are in)."""
+
+    def __init__(self, stream: CaptionStream, closed: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self.stream = stream
+        self.closed = closed
 
     async def on_audio(self, samples: npt.NDArray[np.int16], start_s: float) -> None:
-        if self.stream is not None:
-            await self.stream.on_audio(samples, start_s)
+        await self.stream.on_audio(samples, start_s)
 
     async def close(self, flush: bool) -> None:
-        self.closed = True
-        if self.stream is None or self._stream_closed is None:
-            self._detached()
-            return
         try:
             await self.stream.close(flush=flush)
         finally:
-            await self._stream_closed()
+            await self.closed()
 
 
 class _VoiceFeed:

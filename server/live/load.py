@@ -11,9 +11,8 @@ settled text trails the audio received (the decode lag). From these it answers t
   with the queue wait, so under load every stream gets fewer partial updates (the first thing that gives
   way) and the CPU goes to the decodes that settle text.
 * ``saturated``: the pool is behind (finals wait too long, or settled text trails the audio by more than a
-  bound). New sessions then start without live captions until it has caught up (the second thing that
-  gives way; ``server.live.admission``); sessions already captioned keep theirs, and finals are always
-  decoded.
+  bound). ``LiveAnalysis`` then starts new sessions without live captions (the second thing that gives
+  way); sessions already captioned keep theirs, and finals are always decoded.
 
 Everything here is aggregate: no figure names a stream when exported (``snapshot``).
 """

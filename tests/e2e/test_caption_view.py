@@ -326,34 +326,3 @@ def test_on_a_phone_captions_hold_two_to_three_lines_clear_of_the_faces(
         assert log["y"] - 1 <= tail["y"] and tail["y"] + tail["height"] <= log["y"] + log["height"] + 1, (tail, log)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=screenshot_dir / f"captions-phone-{size}.png")
-
-
-def test_the_captions_off_notices_go_away_when_captions_come_back(open_browser: BrowserFactory) -> None:
-    """A session that ran without captions gets them (server: live/admission.py): the client's "not
-    available" sentence and the counselor's longer one are replaced, announced, and the first line takes
-    their place; the counselor's transcript marks where it starts again."""
-    call = two_party_call(open_browser, client_agrees=False)
-    client, counselor = call.client, call.counselor
-    client_empty, counselor_empty = client.locator("#captions-empty"), counselor.locator("#captions-empty")
-    inject(client, [{"type": "captions_unavailable", "message": "Live captions are not available right now."}])
-    inject(counselor, [{"type": "counselor", "event": {
-        "kind": "captions_unavailable", "reason": "capacity",
-        "message": "Live captions are off for this session: the caption engine is full."}}])
-    expect(client_empty).to_have_text("Live captions are not available right now.")
-    expect(counselor_empty).to_contain_text("Live captions are off for this session")
-    expect(counselor.locator("#transcript-empty")).to_contain_text("No transcript while live captions are off")
-
-    inject(client, [{"type": "captions_available", "message": "Live captions are available again."}])
-    back = "Live captions are on again for this session: the transcript and crisis-language alerts resume."
-    inject(counselor, [{"type": "counselor", "event": {"kind": "captions_available", "reason": "capacity",
-                                                         "message": back}}])
-    expect(client_empty).to_have_text("Live captions are available again.")
-    expect(client.locator("#toast")).to_have_text("Live captions are available again.")  # a status region
-    expect(counselor_empty).to_have_text(back)
-    expect(counselor.locator("#transcript-list .transcript-captions")).to_contain_text(back)
-    expect(counselor.locator("#transcript-empty")).to_be_hidden()
-
-    # The first line takes the notice's place.
-    inject(client, finals_of(1.0, SENTENCES[:1], utterance=1))
-    expect(client.locator("#captions-log .caption-final")).to_have_count(1)
-    expect(client_empty).to_be_hidden()

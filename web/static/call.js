@@ -186,27 +186,15 @@ function handle(message) {
     case 'caption': onCaption(message); break;
     // The counselor's event says more (why, and what else is off); it wins over the public sentence.
     case 'captions_unavailable': if (role !== 'counselor') captionView?.unavailable(message.message); break;
-    case 'captions_available':
-      if (role !== 'counselor') captionsBack(message.message);
-      break;
     case 'counselor':
       if (role !== 'counselor') break;
       if (message.event?.kind === 'captions_unavailable') captionView?.unavailable(message.event.message);
-      if (message.event?.kind === 'captions_available') captionsBack(message.event.message);
       counselorPanel?.handle(message.event ?? {});
       break;
     case 'error': onError(message); break;
     case 'consent_recorded': break;
     default: break;
   }
-}
-
-// Live captions came back mid-session: the notice where they show, and a polite announcement (the toast is a
-// status region), since a reader may not be looking at the empty caption area when it changes.
-function captionsBack(text) {
-  if (typeof text !== 'string' || !text) return;
-  captionView?.available(text);
-  toast(text);
 }
 
 function onWelcome(message) {

@@ -39,8 +39,7 @@ export class CaptionView {
     this.toggle = toggle;
     this.empty = empty;
     this.jump = jump;
-    this.unavailableText = null;  // set while the server runs this session without live captions
-    this.availableText = null;    // set when they came back, shown until the first line takes its place
+    this.unavailableText = null;  // set when the server runs this session without live captions
     this.onToggle = onToggle;
     this.smaller = smaller;
     this.larger = larger;
@@ -106,24 +105,13 @@ export class CaptionView {
     this.empty.hidden = this.enabled && !this.unavailableText && this.log.childElementCount > 0;
     this.empty.textContent = !this.enabled
       ? 'Captions are hidden on your screen. Others still see theirs, and you can press Show captions at any time.'
-      : this.unavailableText ?? this.availableText
-        ?? 'Captions will appear here when someone who turned on captions speaks.';
+      : this.unavailableText ?? 'Captions will appear here when someone who turned on captions speaks.';
   }
 
   // The server runs this session without live captions (it is at capacity): say so where they would be.
   unavailable(text) {
     if (typeof text !== 'string' || !text) return;
     this.unavailableText = text;
-    this.availableText = null;
-    this.updateEmpty();
-  }
-
-  // The server has room again and this session has live captions from now on: the "not available"
-  // sentence goes, and says they are back until the first line arrives (nobody may be speaking yet).
-  available(text) {
-    if (typeof text !== 'string' || !text) return;
-    this.unavailableText = null;
-    this.availableText = text;
     this.updateEmpty();
   }
 

@@ -93,14 +93,6 @@ export class CounselorPanel {
       case 'transcript_line':
         this.addTranscript(event);
         break;
-      case 'captions_unavailable':
-        // Not "nothing yet": nothing at all is transcribed until the engine has room again.
-        this.transcriptEmpty.textContent = 'No transcript while live captions are off for this session.';
-        break;
-      case 'captions_available':
-        this.transcriptEmpty.textContent = 'Nothing transcribed yet.';
-        this.addCaptionsNote(event.message);
-        break;
       default:
         break;
     }
@@ -149,14 +141,6 @@ export class CounselorPanel {
     const at = person.at ? new Date(person.at) : new Date();
     const time = Number.isNaN(at.getTime()) ? '' : at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
     this.transcriptList.append(el('li', { class: 'transcript-line transcript-consent', dataset: { participant: person.participant_id, consent: person.consent } },
-      el('span', { class: 'transcript-time', text: time }), el('span', { text: ` ${text}` })));
-    this.transcriptEmpty.hidden = true;
-  }
-
-  // Where the transcript starts after the session ran without live captions, so the gap before it is explained.
-  addCaptionsNote(text) {
-    const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    this.transcriptList.append(el('li', { class: 'transcript-line transcript-consent transcript-captions' },
       el('span', { class: 'transcript-time', text: time }), el('span', { text: ` ${text}` })));
     this.transcriptEmpty.hidden = true;
   }

@@ -193,25 +193,12 @@ class MutedKinds(CounselorEvent):
 
 class CaptionsOff(CounselorEvent):
     """This session started while the caption engine was full: no live captions, no transcript lines and
-    no text cues (crisis language, counselor acts) for it until the engine has room again
-    (``captions_available``); voice, conversation and video cues carry on. ``reason``: "capacity" (as many
-    captioned sessions as the server is set for) or "overloaded" (the engine was behind). ``message`` is
-    the sentence to show."""
+    no text cues (crisis language, counselor acts) for it; voice, conversation and video cues carry on.
+    ``reason``: "capacity" (as many captioned sessions as the server is set for) or "overloaded" (the
+    engine was behind). ``message`` is the sentence to show."""
 
-    cadence: ClassVar[str] = "whenever an uplink of the session starts while it has none"
+    cadence: ClassVar[str] = "whenever an uplink of the session starts"
     kind: Literal["captions_unavailable"] = "captions_unavailable"
-    reason: Literal["capacity", "overloaded"]
-    message: str
-
-
-class CaptionsOn(CounselorEvent):
-    """A session that started without live captions (``captions_unavailable``) has them from now on: the
-    caption engine has room again. Live captions, transcript lines and text cues (crisis language,
-    counselor acts) resume from this moment; what was said before it is not in the transcript.
-    ``reason``: why the session had been without them; ``message`` is the sentence to show."""
-
-    cadence: ClassVar[str] = "once, when a session without live captions is given them"
-    kind: Literal["captions_available"] = "captions_available"
     reason: Literal["capacity", "overloaded"]
     message: str
 
@@ -231,10 +218,8 @@ CounselorEventUnion = (
     | Listening
     | MutedKinds
     | CaptionsOff
-    | CaptionsOn
 )
 COUNSELOR_EVENTS: tuple[type[CounselorEvent], ...] = (
     Lobby, ConsentStates, UplinkState, TranscriptLine, CueRaised, Alert, SentimentPoint,
     Conversation, VoiceState, VideoState, CameraState, Listening, MutedKinds, CaptionsOff,
-    CaptionsOn,
 )

@@ -196,21 +196,11 @@ class Caption(PublicMessage):
 
 
 class CaptionsUnavailable(PublicMessage):
-    """This session runs without live captions (the caption engine is at capacity) until it has room again
-    (`captions_available`); the call itself is unaffected. ``message`` is a calm sentence to show as is."""
+    """This session runs without live captions (the caption engine is at capacity); the call itself is
+    unaffected. ``message`` is a calm sentence to show as is."""
 
     recipients: ClassVar[str] = "each participant of a session started without captions, when their uplink starts"
     type: Literal["captions_unavailable"] = "captions_unavailable"
-    message: str
-
-
-class CaptionsAvailable(PublicMessage):
-    """Live captions are on again for a session that was running without them (the caption engine has
-    room again): the earlier `captions_unavailable` no longer holds. ``message`` is a calm sentence to show
-    as is."""
-
-    recipients: ClassVar[str] = "each participant who was told `captions_unavailable`, when the session gets captions"
-    type: Literal["captions_available"] = "captions_available"
     message: str
 
 
@@ -241,8 +231,7 @@ class CounselorChannel(BaseModel):
 
 PUBLIC_MESSAGES: tuple[type[PublicMessage], ...] = (
     Welcome, ConsentRecorded, Subscribed, Waiting, Admitted, Declined, Roster, SignalRelay, UplinkAnswer,
-    UplinkClosed, ChatRelay, SessionEnded, Caption, CaptionsUnavailable, CaptionsAvailable,
-    ErrorReply, Pong,
+    UplinkClosed, ChatRelay, SessionEnded, Caption, CaptionsUnavailable, ErrorReply, Pong,
 )
 ServerMessage = PublicMessage | CounselorChannel
 
