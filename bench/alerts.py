@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from bench.captions import ClipTrack, LaneLog, _expect
+from bench.server import BENCH_EMAIL, BENCH_PASSWORD, serve_in_process
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP = REPO / "tests" / "data" / "spoken" / "crisis_split.wav"
@@ -53,23 +54,13 @@ def phrase_end_s(audio: np.ndarray) -> float:
 
 async def run(audio: np.ndarray, phrase_end: float, runs: int, trace: bool = False) -> list[dict[str, Any]]:
     import aiohttp
-    from aiohttp import web
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from server.accounts.passwords import create_account
-    from server.accounts.repository import ACCOUNTS
-    from server.app import create_app
     from server.settings import Settings
 
     settings = Settings(host="127.0.0.1", port=0, data_dir=Path(tempfile.mkdtemp(prefix="attune-bench-")))
-    app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    email, password = "bench@example.org", "bench-password-long-enough-1"
-    await create_account(app[ACCOUNTS], email, password, is_admin=True)
+    email, password = BENCH_EMAIL, BENCH_PASSWORD
+    _app, runner, base = await serve_in_process(settings, email, password)
     out: list[dict[str, Any]] = []
     try:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:

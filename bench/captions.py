@@ -61,6 +61,7 @@ from bench.captions_sim import (
     summarize,
     word_latencies,
 )
+from bench.server import BENCH_EMAIL, BENCH_PASSWORD, serve_in_process
 from server.live.asr import AsrPool, AsrSettings, WhisperTranscriber
 from server.settings import AsrConfig
 
@@ -219,12 +220,8 @@ class ClipTrack:
 async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: float
                      ) -> tuple[list[LaneLog], dict[str, float]]:
     import aiohttp
-    from aiohttp import web
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from server.accounts.passwords import create_account
-    from server.accounts.repository import ACCOUNTS
-    from server.app import create_app
     from server.live.engine import LIVE
     from server.session.registry import SESSIONS
     from server.settings import Settings
@@ -237,17 +234,9 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
                       cpu_threads=asr.cpu_threads, num_workers=asr.num_workers,
                       language=asr.language or "en", beam_size=asr.beam_size),
     )
-    app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    base = f"http://127.0.0.1:{port}"
+    email, password = BENCH_EMAIL, BENCH_PASSWORD
+    app, runner, base = await serve_in_process(settings, email, password)
     registry = app[SESSIONS]
-
-    email, password = "bench@example.org", "bench-password-long-enough-1"
-    await create_account(app[ACCOUNTS], email, password, is_admin=True)
 
     async def one_lane(index: int, clips: list[Prepared], http: aiohttp.ClientSession) -> LaneLog:
         await asyncio.sleep(index * stagger_s)

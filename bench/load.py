@@ -52,6 +52,7 @@ from analysis.captions import SAMPLE_RATE
 from analysis.text_normalize import normalize_text
 from bench.captions import ClipTrack, LaneLog, Prepared, _expect, lane_audio, prepare
 from bench.captions_sim import load_manifest, percentile
+from bench.server import serve_in_process
 from server.live.asr import AsrSettings, WhisperTranscriber
 
 log = logging.getLogger(__name__)
@@ -143,26 +144,15 @@ def _r(x: float | None, nd: int = 2) -> float | None:
 async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float, stagger: float
                      ) -> list[dict[str, Any]]:
     import aiohttp
-    from aiohttp import web
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from server.accounts.passwords import create_account
-    from server.accounts.repository import ACCOUNTS
-    from server.app import create_app
     from server.live.engine import LIVE
     from server.session.registry import SESSIONS
     from server.settings import Settings
 
     settings = Settings(host="127.0.0.1", port=0, data_dir=Path(tempfile.mkdtemp(prefix="attune-load-")))
-    app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    base = f"http://127.0.0.1:{port}"
+    app, runner, base = await serve_in_process(settings, EMAIL, PASSWORD)
     registry = app[SESSIONS]
-    await create_account(app[ACCOUNTS], EMAIL, PASSWORD, is_admin=True)
     results: list[dict[str, Any]] = []
 
     async def one_session(index: int, http: aiohttp.ClientSession, csrf: str) -> SessionRun:
