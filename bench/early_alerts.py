@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from analysis.events import Severity
-from analysis.risk import RiskDetector
 from analysis.words import WordCues
 from training import datasets as ds
 
@@ -43,14 +42,12 @@ def sets() -> dict[str, list[ds.CrisisExample]]:
     }
 
 
-def spoken_alerts(cues: WordCues, rules: RiskDetector, text: str) -> tuple[bool, bool]:
+def spoken_alerts(cues: WordCues, text: str) -> tuple[bool, bool]:
     """(alerted early, alerted by the whole text)."""
     words = text.split()
     early = False
     for k in range(2, len(words) + 1):
         prefix = " ".join(words[:k])
-        if rules.assess(prefix) is None:
-            continue  # only a rule hit can be urgent: the model alone raises notices
         cue = cues.assess_open_sentence("c", "client", "", 0.0, tentative=prefix, heard_before=" ".join(words[: k - 1]))
         if cue is not None and cue.severity is Severity.URGENT:
             early = True
@@ -63,7 +60,7 @@ def evaluate(splits: list[str], limit: int) -> dict[str, Any]:
     from server.live.text_encoder import make_text_cue_judge
 
     judge = make_text_cue_judge()
-    cues, rules = WordCues(judge=judge), RiskDetector()
+    cues = WordCues(judge=judge)
     out: dict[str, Any] = {}
     for name, examples in sets().items():
         for split in splits:
@@ -71,7 +68,7 @@ def evaluate(splits: list[str], limit: int) -> dict[str, Any]:
             early = whole = early_only = 0
             for e in chosen:
                 judge.clear_context()
-                by_prefix, by_whole = spoken_alerts(cues, rules, e.text)
+                by_prefix, by_whole = spoken_alerts(cues, e.text)
                 early += by_prefix
                 whole += by_whole
                 early_only += by_prefix and not by_whole
