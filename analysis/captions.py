@@ -16,8 +16,9 @@ Policy (measured against plain LocalAgreement-2 in ``bench.captions_sim``):
 * Partials are decoded in a single pass (faster-whisper's second pass after the last word is skipped);
   under load the caller asks for tail partials: only the audio from the last settled word on, prompted
   with the settled words (``partial_tail``).
-* At the endpoint, the closed utterance is decoded once more in Whisper's full 30 s window; its words
-  after the stable ones complete the last final line.
+* At the endpoint, the closed utterance is decoded once more in a window with 10 s of silence after
+  it (``final_window_pad_s``; Whisper's 30 s for long ones); its words after the stable ones complete
+  the last final line.
 * The buffer is trimmed at the end of finalised words once it grows past ``max_buffer_s``; the
   prompt is the utterance's own settled text before the trimmed buffer (short). Earlier utterances
   are not used as prompt (measured, they make Whisper append "Thank you." and the like), except a
@@ -185,7 +186,7 @@ class CaptionPolicySettings:
     # 0.02-0.04 s for 6-10 s), which makes beam search affordable for every partial (bench.captions:
     # lower WER than greedy, at half the CPU of greedy 30 s decodes). In a short window Whisper may loop
     # or add a stock ending: the transcriber caps a windowed decode's tokens, and the tail guard, the
-    # repetition cut and the VAD speech end drop the rest. Finals keep the full window. None: partials
+    # repetition cut and the VAD speech end drop the rest. Finals get more room (below). None: partials
     # use the full window too.
     partial_window_pad_s: float | None = 1.0  # window = audio + this, rounded up to whole seconds
     partial_window_min_s: float = 5.0
@@ -204,7 +205,8 @@ class CaptionPolicySettings:
     # again (a second encode and generate): a partial's audio ends mid-speech, and 18 of 40 partial-like
     # cuts of dev clips paid for two or three decodes, the later ones over the last fraction of a second
     # (words the tail guard does not agree anyway and the next partial hears again). True: partials stop
-    # after the first pass. Finals keep faster-whisper's behaviour (in the full window: one pass).
+    # after the first pass. Finals keep faster-whisper's behaviour (their audio ends in silence well inside
+    # their window: one pass).
     partial_single_pass: bool = True
     tail_guard_s: float = 0.6  # words ending this close to the end of a partial's audio are not agreed
     # LocalAgreement-2 commits whatever two hypotheses agree on, including a hypothesis that skipped
@@ -220,11 +222,19 @@ class CaptionPolicySettings:
     # agreed from a partial shorter than this; short utterances are settled by their final decode.
     min_agree_audio_s: float = 3.0
     final_beam_size: int = 5
-    # Finals decode in Whisper's full 30 s window (with temperature fallback): the most accurate and the
-    # most costly decode (one core: ~0.6 s for the encoder alone, against ~0.07 s for an 8 s window). True:
-    # finals use the partials' short window too. The server asks for that per request when the ASR pool
-    # is behind (``next_request(short_final=True)``), before it sheds sessions.
+    # Finals decode in a window of their audio + 10 s, at least 15 s, instead of Whisper's 30 s (with its
+    # temperature fallback). On the dev split's 124 VAD utterances (bench.final_window, beam 5, one core):
+    # 30 s window 32.88 % WER at 1.35 s of CPU per final; audio + 10 s (min 15 s) 32.76 % at 0.54 s; audio
+    # + 6 s (min 10 s) 33.74 % at 0.43 s; audio + 1 s (min 5 s, the partials' window) 50.18 % at 0.38 s:
+    # Whisper needs silence after the last word to end a decode cleanly, a partial does not. (Test split:
+    # 31.47, 33.04, 31.12, 39.86 %.) None: Whisper's 30 s window.
+    final_window_pad_s: float | None = 10.0
+    final_window_min_s: float = 15.0
+    # True: finals use the shorter window below. The server asks for that per request when the ASR pool is
+    # behind (``next_request(short_final=True)``), before it sheds sessions.
     final_short_window: bool = False
+    short_final_window_pad_s: float = 6.0
+    short_final_window_min_s: float = 10.0
     # settling and trimming
     final_hold_s: float = 1.5  # stable words older than this (stream time) become a final
     max_buffer_s: float = 12.0  # trim at finalised words past this
@@ -530,6 +540,19 @@ class CaptionPolicy:
         window = max(s.partial_window_min_s, float(np.ceil(audio_s + s.partial_window_pad_s)))
         return None if window >= WHISPER_WINDOW_S else window
 
+    def final_window_s(self, audio_s: float, short: bool = False) -> float | None:
+        """Encoder window for a final decode of ``audio_s`` seconds (None: the full 30 s); ``short``: the
+        shorter window the server asks for under load."""
+        s = self.settings
+        if short:
+            pad, least = s.short_final_window_pad_s, s.short_final_window_min_s
+        elif s.final_window_pad_s is None:
+            return None
+        else:
+            pad, least = s.final_window_pad_s, s.final_window_min_s
+        window = max(least, float(np.ceil(audio_s + pad)))
+        return None if window >= WHISPER_WINDOW_S else window
+
     def cancel(self, request: DecodeRequest) -> None:
         """The request failed: forget it (a partial is simply retried later, a final is dropped)."""
         if self._in_flight is request:
@@ -582,7 +605,7 @@ class CaptionPolicy:
             prompt=self._prompt(utt, start_sample / SAMPLE_RATE, prompt_words),
             beam_size=beam,
             speech_end_s=speech_end,
-            window_s=(None if kind == "final" and not short_window
+            window_s=(self.final_window_s(len(audio) / SAMPLE_RATE, short_window) if kind == "final"
                       else self.partial_window_s(len(audio) / SAMPLE_RATE)),
             context_start_s=None if context_start is None else context_start / SAMPLE_RATE,
             single_pass=kind == "partial" and self.settings.partial_single_pass,

@@ -1,11 +1,17 @@
-"""Would batching Whisper's encoder across streams help on this machine?
+"""What batching partial decodes across streams saves on this machine.
 
     python -m bench.asr_batch [--threads 1] [--seconds 3] [--json bench/results/asr_batch.json]
 
-CTranslate2's Whisper encodes a batch of mel-feature windows in one call. This measures, on the bundled
-tiny.en (int8, CPU, ``--threads`` threads), the encoder's CPU time per window for batches of 1, 2, 4 and 8
-windows of 8 s (a partial's window), the 30 s window finals use, and for comparison one whole windowed
-partial decode (features, encoder, generate, word alignment) of the same 7 s of speech.
+CTranslate2's Whisper encodes and decodes a batch of windows in one call. This measures, on the bundled
+tiny.en (int8, CPU, ``--threads`` threads), CPU time per window:
+
+* the encoder alone, for batches of 1, 2, 4 and 8 windows of 8 s (a partial's window), and the 30 s window
+  finals use;
+* one whole windowed partial decode (features, encoder, generate, word alignment) of 7 s of speech;
+* whole single-pass partial decodes of four speakers (LJ Speech / LibriSpeech / JFK, 2.5, 4 and 6 s of
+  speech each, the minimum 5 s window or audio + 1 s), one call each against one ``transcribe_batch``
+  (``server.live.batch_decode``) of 2 and of 4, beam 5 and greedy, and whether the batch gave each the
+  same text.
 """
 
 from __future__ import annotations
@@ -18,9 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from server.live.asr import AsrSettings, WhisperTranscriber
+from server.live.asr import AsrSettings, PartialDecode, WhisperTranscriber
 
 JFK = Path("tests/data/jfk/jfk.flac")
+SPEAKERS = [Path("tests/data") / p for p in (
+    "ljspeech_subset/wavs/LJ001-0001.flac", "librispeech_samples/1089-134686-0000.flac",
+    "librispeech_samples/2412-153948-0000.flac", "jfk/jfk.flac")]
 
 
 def cpu_per_call(fn: Any, seconds: float) -> float:
@@ -58,6 +67,24 @@ def main(argv: list[str] | None = None) -> int:
     rows["encode_30s_batch_1_ms"] = round(cpu_per_call(lambda: encode(full, 1), args.seconds) * 1000, 1)
     rows["partial_decode_7s_in_8s_window_ms"] = round(
         cpu_per_call(lambda: transcriber.transcribe(audio, beam_size=5, window_s=8.0), args.seconds) * 1000, 1)
+    speakers = [decode_audio(str(p), sampling_rate=16000) for p in SPEAKERS]
+    for speech_s in (2.5, 4.0, 6.0):
+        audios = [a[: int(16000 * speech_s)] for a in speakers]
+        window = max(5.0, float(np.ceil(speech_s + 1.0)))
+        decodes = [PartialDecode(a, "", window) for a in audios]
+        for beam in (5, 1):
+            def apart(n: int, beam: int = beam, decodes: list[PartialDecode] = decodes) -> Any:
+                return [transcriber.transcribe(d.audio, beam_size=beam, window_s=d.window_s, single_pass=True)
+                        for d in decodes[:n]]
+            key = f"partial_{speech_s:g}s_beam{beam}"
+            rows[f"{key}_apart_ms"] = round(cpu_per_call(lambda: apart(4), args.seconds) / 4 * 1000, 1)
+            for n in (2, 4):
+                rows[f"{key}_batch{n}_ms"] = round(cpu_per_call(
+                    lambda n=n, beam=beam, decodes=decodes: transcriber.transcribe_batch(decodes[:n], beam_size=beam),
+                    args.seconds) / n * 1000, 1)
+            same = [a.text == b.text for a, b in zip(apart(4), transcriber.transcribe_batch(decodes, beam_size=beam),
+                                                    strict=True)]
+            rows[f"{key}_batch4_same_text"] = sum(same)
     for name, value in rows.items():
         print(f"{name:<40}{value:>8}")
     result = {"threads": args.threads, "model": "tiny.en int8 (bundled)", "cpu_ms": rows}

@@ -29,7 +29,8 @@ each uplink, Opus encoding and all), which a real deployment does not carry.
 * ``decode_lag_max_s``: the pool's largest decode lag (audio received minus settled) seen during the level;
   ``partials_skipped`` / ``partials_deferred``: partial decodes withdrawn for a final / held back by the
   widened interval; ``partials_tail``: partials decoded only after the settled words (under load);
-  ``finals_short_window``: finals decoded in the short encoder window (under load).
+  ``finals_short_window``: finals decoded in the short encoder window (under load); ``batches`` /
+  ``batched_partials``: model calls that decoded several streams' partials at once, and those partials.
 """
 
 from __future__ import annotations
@@ -141,16 +142,17 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(x, nd)
 
 
-async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float, stagger: float
-                     ) -> list[dict[str, Any]]:
+async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float, stagger: float,
+                     max_batch: int | None = None) -> list[dict[str, Any]]:
     import aiohttp
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
     from server.live.engine import LIVE
     from server.session.registry import SESSIONS
-    from server.settings import Settings
+    from server.settings import AsrConfig, Settings
 
-    settings = Settings(host="127.0.0.1", port=0, data_dir=Path(tempfile.mkdtemp(prefix="attune-load-")))
+    asr = AsrConfig() if max_batch is None else AsrConfig(max_batch=max_batch)
+    settings = Settings(host="127.0.0.1", port=0, data_dir=Path(tempfile.mkdtemp(prefix="attune-load-")), asr=asr)
     app, runner, base = await serve_in_process(settings, EMAIL, PASSWORD)
     registry = app[SESSIONS]
     results: list[dict[str, Any]] = []
@@ -290,6 +292,8 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
         "partials_deferred": int(after["partials_deferred"] - before["partials_deferred"]),
         "partials_tail": int(after["partials_tail"] - before["partials_tail"]),
         "finals_short_window": int(after["finals_short_window"] - before["finals_short_window"]),
+        "batches": int(after["batches"] - before["batches"]),
+        "batched_partials": int(after["batched_partials"] - before["batched_partials"]),
         "decodes": int(after["calls"] - before["calls"]),
         "asr_busy_s": round(after["busy_s"] - before["busy_s"], 1),
         "vad_s": round(after["vad_s"] - before["vad_s"], 1),
@@ -303,7 +307,7 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
 
 
 COLUMNS = ("sessions", "final med", "final p95", "drift", "first med", "first p95", "CPU cores", "RSS MB",
-           "dropped s", "shed")
+           "dropped s", "shed", "batched")
 
 
 def print_row(r: dict[str, Any], header: bool) -> None:
@@ -315,7 +319,7 @@ def print_row(r: dict[str, Any], header: bool) -> None:
 
     cells = (r["sessions"], r["final_delay_s"]["median"], r["final_delay_s"]["p95"], r["final_drift_s"],
              r["first_delay_s"]["median"], r["first_delay_s"]["p95"], r["cpu_cores"], r["rss_mb"],
-             r["audio_dropped_s"], r["sessions_shed"])
+             r["audio_dropped_s"], r["sessions_shed"], f"{r['batched_partials']}/{r['decodes']}")
     print(" | ".join(f"{f(c):>9}" for c in cells), flush=True)
 
 
@@ -337,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stagger", type=float, default=0.5, help="seconds between session starts")
     parser.add_argument("--manifest", type=Path, default=Path("tests/data/wer_manifest.tsv"))
     parser.add_argument("--json", type=Path, default=Path("bench/results/load.json"))
+    parser.add_argument("--max-batch", type=int, help="ATTUNE_ASR_MAX_BATCH for the server (default: its default)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     levels = [int(x) for x in args.sessions.split(",") if x.strip()]
@@ -344,8 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"offline pass over {len(items)} clips ...", flush=True)
     prepared = prepare(items, WhisperTranscriber(AsrSettings(cpu_threads=1)))
     started = time.monotonic()
-    results = asyncio.run(run_levels(levels, prepared, args.seconds, args.stagger))
+    results = asyncio.run(run_levels(levels, prepared, args.seconds, args.stagger, args.max_batch))
     out = {"machine": machine(), "seconds_per_session": args.seconds, "stagger_s": args.stagger,
+           "max_batch": args.max_batch,
            "manifest": str(args.manifest), "wall_s": round(time.monotonic() - started, 1), "levels": results}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=1))

@@ -31,6 +31,11 @@ class AsrConfig:
     num_workers: int = 2
     language: str = "en"
     beam_size: int = 1
+    # Queued partials of different streams decoded in one model call. On a CPU a batch of four costs 60-70 %
+    # of four separate decodes (bench.asr_batch), but on the 2-core machine it did not lower caption delays
+    # (bench.load, README): a worker holding a batch makes the next final wait longer. Off by default; for
+    # machines where many partials queue at once (a GPU: not measured).
+    max_batch: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +154,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         num_workers=_int(env, "ATTUNE_ASR_WORKERS", d.num_workers),
         language=env.get("ATTUNE_LANGUAGE") or d.language,
         beam_size=_int(env, "ATTUNE_BEAM_SIZE", d.beam_size),
+        max_batch=_int(env, "ATTUNE_ASR_MAX_BATCH", d.max_batch),
     )
     cert = env.get("ATTUNE_CERT")
     key = env.get("ATTUNE_KEY")
@@ -196,6 +202,8 @@ def validate(settings: Settings) -> Settings:
         raise SettingsError("ATTUNE_LOGIN_SESSION_HOURS and ATTUNE_LOGIN_MAX_FAILURES must be positive")
     if settings.caption_capacity < 1:
         raise SettingsError("ATTUNE_CAPTION_CAPACITY must be at least 1 (turn captions off with ATTUNE_CAPTIONS=0)")
+    if settings.asr.max_batch < 1:
+        raise SettingsError("ATTUNE_ASR_MAX_BATCH must be at least 1 (1: no batching)")
     if settings.asr.device not in {"cpu", "cuda", "auto"}:
         raise SettingsError("ATTUNE_DEVICE must be cpu, cuda or auto")
     return settings
@@ -216,6 +224,10 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compute-type", help="CTranslate2 compute type (ATTUNE_COMPUTE_TYPE)")
     parser.add_argument("--cpu-threads", type=int, help="threads per ASR worker (ATTUNE_CPU_THREADS)")
     parser.add_argument("--asr-workers", type=int, help="parallel ASR workers (ATTUNE_ASR_WORKERS)")
+    parser.add_argument(
+        "--asr-max-batch", type=int,
+        help="queued partials of different streams decoded in one call (ATTUNE_ASR_MAX_BATCH, default 1: off)",
+    )
     parser.add_argument("--language", help="spoken language code, e.g. en (ATTUNE_LANGUAGE)")
     parser.add_argument(
         "--no-captions", action="store_true", help="run without the caption engine (ATTUNE_CAPTIONS=0)"
@@ -262,6 +274,7 @@ def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Setting
         "compute_type": "compute_type",
         "cpu_threads": "cpu_threads",
         "asr_workers": "num_workers",
+        "asr_max_batch": "max_batch",
         "language": "language",
     }
     for arg, name in asr_mapping.items():

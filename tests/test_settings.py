@@ -46,6 +46,15 @@ def test_caption_capacity_from_environment_and_cli() -> None:
     assert apply_cli_overrides(s, parse(["--caption-capacity", "3"])).caption_capacity == 3
 
 
+def test_partial_batching_is_off_by_default_and_set_from_environment_and_cli() -> None:
+    from server.live.engine import asr_settings
+
+    assert settings_from_env({}).asr.max_batch == 1
+    s = settings_from_env({"ATTUNE_ASR_MAX_BATCH": "4"})
+    assert s.asr.max_batch == 4 and asr_settings(s).max_batch == 4
+    assert asr_settings(apply_cli_overrides(s, parse(["--asr-max-batch", "2"]))).max_batch == 2
+
+
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
@@ -57,6 +66,7 @@ def test_caption_capacity_from_environment_and_cli() -> None:
         ({"ATTUNE_MAX_PARTICIPANTS": "12"}, "ATTUNE_MAX_PARTICIPANTS"),
         ({"ATTUNE_CAPTION_CAPACITY": "0"}, "ATTUNE_CAPTION_CAPACITY"),
         ({"ATTUNE_CAPTION_CAPACITY": "many"}, "ATTUNE_CAPTION_CAPACITY"),
+        ({"ATTUNE_ASR_MAX_BATCH": "0"}, "ATTUNE_ASR_MAX_BATCH"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], needle: str) -> None:

@@ -6,12 +6,15 @@
 * ``StreamingVad``: faster-whisper's bundled Silero VAD, called chunk by chunk with its state kept.
 * ``AsrPool``: the async front door. Inference and VAD run in worker threads, never on the event
   loop; a bounded queue served round-robin across streams keeps one busy speaker from starving others.
+  Partials of different streams that wait in the queue together are decoded in one batch
+  (``server.live.batch_decode``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import os
 import threading
@@ -33,6 +36,7 @@ from analysis.captions import (
     AsrWord,
     TranscriptionResult,
 )
+from server.live.batch_decode import FirstPassRequest, decode_first_pass
 from server.live.load import LoadSettings, PoolLoad
 
 __all__ = [
@@ -42,6 +46,7 @@ __all__ = [
     "AsrSettings",
     "AsrWord",
     "FakeTranscriber",
+    "PartialDecode",
     "PartialSkippedError",
     "StreamingVad",
     "Transcriber",
@@ -69,7 +74,8 @@ class AsrSettings:
     ``language``: passed to the model ("en" for the .en models; any Whisper language code for a
     multilingual model; None lets a multilingual model detect it).
     ``cpu_threads``: threads per inference (0 = CTranslate2 default); ``num_workers``: inferences that
-    may run at once; ``max_queue``: decode requests allowed to wait before ``AsrBusyError``.
+    may run at once; ``max_queue``: decode requests allowed to wait before ``AsrBusyError``;
+    ``max_batch``: queued partials of different streams decoded in one call (1: never batch).
     """
 
     model: str | None = None
@@ -80,6 +86,7 @@ class AsrSettings:
     language: str | None = "en"
     beam_size: int = 5
     max_queue: int = 64
+    max_batch: int = 1
 
 
 def resolve_model(model: str | None) -> str:
@@ -96,6 +103,15 @@ def resolve_model(model: str | None) -> str:
     return model
 
 
+@dataclass(frozen=True, slots=True)
+class PartialDecode:
+    """One stream's single-pass decode in a short encoder window: what ``transcribe_batch`` takes."""
+
+    audio: AudioF32
+    prompt: str
+    window_s: float
+
+
 class Transcriber(Protocol):
     """Synchronous speech recogniser; called from worker threads only.
 
@@ -103,13 +119,28 @@ class Transcriber(Protocol):
     empty). ``beam_size``: None = the settings' default; 1 = greedy. ``window_s``: seconds of encoder
     input (at least the audio's length); None = Whisper's 30 s window. ``single_pass``: decode the audio
     once, not again from the last word's end on (see ``WhisperTranscriber``). Word timestamps are always
-    returned.
+    returned. ``transcribe_batch``: the single-pass decodes of several streams in one call, results in
+    their order; the items may be decoded in the batch's widest window.
     """
 
     def transcribe(
         self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None,
         single_pass: bool = False,
     ) -> TranscriptionResult: ...
+
+    def transcribe_batch(
+        self, decodes: Sequence[PartialDecode], *, beam_size: int | None = None,
+    ) -> list[TranscriptionResult]: ...
+
+
+def window_frames(audio_samples: int, window_s: float | None) -> int | None:
+    """Encoder input in mel frames for a decode in a ``window_s`` window (None: Whisper's 30 s): whole
+    encoder positions (2 mel frames each), never shorter than the audio itself."""
+    if window_s is None:
+        return None
+    seconds = max(window_s, audio_samples / SAMPLE_RATE + 0.02)
+    frames = 2 * int(np.ceil(seconds * FRAMES_PER_S / 2))
+    return None if frames >= WHISPER_FRAMES else frames
 
 
 class _SecondPass(Exception):
@@ -185,13 +216,7 @@ class WhisperTranscriber:
         the first pass and returns its words."""
         beam = beam_size or self.settings.beam_size
         language = self.settings.language if self.multilingual else "en"
-        frames = None
-        if window_s is not None:
-            # whole encoder positions (2 mel frames each), never shorter than the audio itself
-            seconds = max(window_s, len(audio) / SAMPLE_RATE + 0.02)
-            frames = 2 * int(np.ceil(seconds * FRAMES_PER_S / 2))
-            if frames >= WHISPER_FRAMES:
-                frames = None
+        frames = window_frames(len(audio), window_s)
         self._model.frames.n = frames
         self._model.frames.encodes = 0
         self._model.frames.single_pass = single_pass
@@ -199,16 +224,39 @@ class WhisperTranscriber:
             # Temperature fallback re-decodes up to 6 times; only worth it where the text is final (a
             # full-window beam decode). Greedy and short-window decodes are partials, replaced a moment later.
             fallback = beam > 1 and frames is None
-            # A short window's decode can loop ("modern, modern, ...") until Whisper's 448-token limit,
-            # 10x its normal cost: cap it above the fastest speech rate (English ~7 tokens/s; other
-            # languages take more tokens per word).
-            per_s = MAX_NEW_TOKENS_PER_S * (2 if self.multilingual else 1)
-            max_new_tokens = None if frames is None else MAX_NEW_TOKENS_BASE + int(
-                np.ceil(len(audio) / SAMPLE_RATE * per_s))
+            max_new_tokens = None if frames is None else self._max_new_tokens(audio)
             return self._transcribe(audio, prompt, beam, language, fallback, max_new_tokens)
         finally:
             self._model.frames.n = None
             self._model.frames.single_pass = False
+
+    def transcribe_batch(
+        self, decodes: Sequence[PartialDecode], *, beam_size: int | None = None,
+    ) -> list[TranscriptionResult]:
+        """``transcribe(..., single_pass=True)`` for each decode, with the model calls batched (see
+        ``server.live.batch_decode``). A multilingual model left to detect the language decodes one by one."""
+        beam = beam_size or self.settings.beam_size
+        if len(decodes) == 1 or (self.multilingual and self.settings.language is None):
+            return [self.transcribe(d.audio, prompt=d.prompt, beam_size=beam, window_s=d.window_s, single_pass=True)
+                    for d in decodes]
+        requests = []
+        for d in decodes:
+            frames = window_frames(len(d.audio), d.window_s)
+            requests.append(FirstPassRequest(
+                audio=d.audio, prompt=d.prompt, frames=frames or WHISPER_FRAMES,
+                max_new_tokens=self._max_new_tokens(d.audio)))
+        self._model.frames.n = None
+        self._model.frames.encodes = 0
+        self._model.frames.single_pass = False
+        language = (self.settings.language or "en") if self.multilingual else "en"
+        return decode_first_pass(self._model, requests, beam_size=beam, language=language)
+
+    def _max_new_tokens(self, audio: AudioF32) -> int:
+        # A short window's decode can loop ("modern, modern, ...") until Whisper's 448-token limit, 10x its
+        # normal cost: cap it above the fastest speech rate (English ~7 tokens/s; other languages take more
+        # tokens per word).
+        per_s = MAX_NEW_TOKENS_PER_S * (2 if self.multilingual else 1)
+        return MAX_NEW_TOKENS_BASE + int(np.ceil(len(audio) / SAMPLE_RATE * per_s))
 
     def encode_calls(self) -> int:
         """Encoder calls in this thread's last decode (faster-whisper's passes over the audio)."""
@@ -262,8 +310,8 @@ class WhisperTranscriber:
 class FakeTranscriber:
     """Test double: answers each call with ``respond(audio, prompt, beam_size)`` after ``delay_s``.
 
-    ``calls`` records (audio seconds, prompt, beam size, window seconds) of every call, ``single_pass`` the
-    flag of each."""
+    ``calls`` records (audio seconds, prompt, beam size, window seconds) of every decode, ``single_pass`` the
+    flag of each, ``batches`` the number of decodes of each ``transcribe_batch`` call."""
 
     def __init__(
         self,
@@ -274,6 +322,7 @@ class FakeTranscriber:
         self._delay_s = delay_s
         self.calls: list[tuple[float, str, int | None, float | None]] = []
         self.single_pass: list[bool] = []
+        self.batches: list[int] = []
         self._lock = threading.Lock()
 
     def transcribe(
@@ -286,6 +335,23 @@ class FakeTranscriber:
             self.single_pass.append(single_pass)
         if self._delay_s:
             time.sleep(self._delay_s)
+        return self._answer(index, audio, prompt, beam_size)
+
+    def transcribe_batch(
+        self, decodes: Sequence[PartialDecode], *, beam_size: int | None = None,
+    ) -> list[TranscriptionResult]:
+        """One ``delay_s`` for the whole batch, as a batched model call costs about one decode."""
+        with self._lock:
+            self.batches.append(len(decodes))
+            first = len(self.calls)
+            for d in decodes:
+                self.calls.append((len(d.audio) / SAMPLE_RATE, d.prompt, beam_size, d.window_s))
+                self.single_pass.append(True)
+        if self._delay_s:
+            time.sleep(self._delay_s)
+        return [self._answer(first + i, d.audio, d.prompt, beam_size) for i, d in enumerate(decodes)]
+
+    def _answer(self, index: int, audio: AudioF32, prompt: str, beam_size: int | None) -> TranscriptionResult:
         if callable(self._respond):
             return self._respond(audio, prompt, beam_size)
         results = self._respond
@@ -344,18 +410,23 @@ class _Job:
     fn: Callable[[], TranscriptionResult]
     future: asyncio.Future[TranscriptionResult]
     queued_at: float
+    # set for a partial that may share a batched call with other streams' partials
+    batchable: PartialDecode | None = None
+    beam_size: int | None = None
 
 
 @dataclass(slots=True)
 class AsrMetrics:
     calls: int = 0
-    windowed_calls: int = 0  # decodes in a short encoder window (partials)
+    windowed_calls: int = 0  # decodes in an encoder window shorter than Whisper's 30 s
     failures: int = 0
     busy_s: float = 0.0  # worker seconds spent in inference
     wait_s: float = 0.0  # seconds jobs spent queued
     audio_s: float = 0.0  # audio seconds decoded (buffers overlap, so this exceeds stream time)
     vad_s: float = 0.0
     rejected: int = 0
+    batches: int = 0  # model calls that decoded more than one partial
+    batched_partials: int = 0  # partials decoded in those calls
     per_stream_calls: dict[str, int] = field(default_factory=dict)
 
 
@@ -424,6 +495,8 @@ class AsrPool:
             "audio_s": m.audio_s,
             "vad_s": m.vad_s,
             "rejected": float(m.rejected),
+            "batches": float(m.batches),
+            "batched_partials": float(m.batched_partials),
             **self.load.snapshot(self.now()),
         }
 
@@ -464,6 +537,9 @@ class AsrPool:
                                               single_pass=single_pass),
             future=loop.create_future(),
             queued_at=time.perf_counter(),
+            batchable=(PartialDecode(audio, prompt, window_s)
+                       if single_pass and window_s is not None and priority == 1 else None),
+            beam_size=beam_size,
         )
         self._queues.setdefault(stream_id, collections.deque()).append(job)
         self._queued += 1
@@ -518,6 +594,41 @@ class AsrPool:
             return job
         return None
 
+    def _batch_mates(self, job: _Job) -> list[_Job]:
+        """Other streams' queued partials to decode in one call with ``job``: same beam, each stream's
+        oldest, closest windows first, as long as padding every item to the widest window keeps the encoder
+        within a third more work than decoding them apart."""
+        head = job.batchable
+        if head is None or self.settings.max_batch <= 1:
+            return []
+        candidates = []
+        for stream_id, queue in self._queues.items():
+            if stream_id == job.stream_id:
+                continue
+            mate = next((j for j in queue if j.priority == 1), None)
+            if mate is not None and mate.batchable is not None and mate.beam_size == job.beam_size \
+                    and not mate.future.cancelled():
+                candidates.append(mate)
+        candidates.sort(key=lambda j: abs(_window(j) - head.window_s))
+        chosen: list[_Job] = []
+        widest, total = _window(job), _window(job)
+        for mate in candidates:
+            if len(chosen) + 1 >= self.settings.max_batch:
+                break
+            window = _window(mate)
+            if max(widest, window) * (len(chosen) + 2) > 1.34 * (total + window):
+                continue
+            chosen.append(mate)
+            widest, total = max(widest, window), total + window
+        for mate in chosen:
+            queue = self._queues[mate.stream_id]
+            queue.remove(mate)
+            self._queues.move_to_end(mate.stream_id)
+            if not queue:
+                del self._queues[mate.stream_id]
+            self._queued -= 1
+        return chosen
+
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -526,33 +637,46 @@ class AsrPool:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            jobs = [job, *self._batch_mates(job)]
             started = time.perf_counter()
-            self.metrics.wait_s += started - job.queued_at
-            if job.priority <= 1:  # caption decodes; a turn's second pass (lower priority) waits by design
-                self.load.job_started("final" if job.priority == 0 else "partial", started - job.queued_at, started)
+            for j in jobs:
+                self.metrics.wait_s += started - j.queued_at
+                if j.priority <= 1:  # caption decodes; a turn's second pass (lower priority) waits by design
+                    self.load.job_started("final" if j.priority == 0 else "partial", started - j.queued_at, started)
             self._running += 1
             try:
-                result = await loop.run_in_executor(self._executor, job.fn)
+                if len(jobs) == 1:
+                    results = [await loop.run_in_executor(self._executor, job.fn)]
+                else:
+                    decodes = [j.batchable for j in jobs if j.batchable is not None]
+                    batch = functools.partial(self.transcriber.transcribe_batch, decodes, beam_size=job.beam_size)
+                    results = await loop.run_in_executor(self._executor, batch)
             except asyncio.CancelledError:
-                if not job.future.done():
-                    job.future.set_exception(RuntimeError("AsrPool closed"))
+                for j in jobs:
+                    if not j.future.done():
+                        j.future.set_exception(RuntimeError("AsrPool closed"))
                 raise
-            except Exception as exc:  # model errors go to the caller, the worker carries on
+            except Exception as exc:  # model errors go to the callers, the worker carries on
                 self.metrics.failures += 1
-                if not job.future.done():
-                    job.future.set_exception(exc)
+                for j in jobs:
+                    if not j.future.done():
+                        j.future.set_exception(exc)
             else:
-                if not job.future.done():
-                    job.future.set_result(result)
+                for j, result in zip(jobs, results, strict=True):
+                    if not j.future.done():
+                        j.future.set_result(result)
             finally:
                 self._running -= 1
-                self.metrics.calls += 1
-                self.metrics.windowed_calls += job.windowed
-                self.metrics.busy_s += time.perf_counter() - started
-                self.load.job_done(time.perf_counter() - started)
-                self.metrics.per_stream_calls[job.stream_id] = (
-                    self.metrics.per_stream_calls.get(job.stream_id, 0) + 1
-                )
+                elapsed = time.perf_counter() - started
+                self.metrics.calls += len(jobs)
+                self.metrics.windowed_calls += sum(j.windowed for j in jobs)
+                if len(jobs) > 1:
+                    self.metrics.batches += 1
+                    self.metrics.batched_partials += len(jobs)
+                self.metrics.busy_s += elapsed
+                self.load.job_done(elapsed)
+                for j in jobs:
+                    self.metrics.per_stream_calls[j.stream_id] = self.metrics.per_stream_calls.get(j.stream_id, 0) + 1
 
     async def close(self) -> None:
         if self._closed:
@@ -575,6 +699,11 @@ class AsrPool:
         self._vad_executor.shutdown(wait=True, cancel_futures=True)
 
 
+def _window(job: _Job) -> float:
+    assert job.batchable is not None
+    return job.batchable.window_s
+
+
 def describe(settings: AsrSettings) -> dict[str, Any]:
     """Settings as plain values (for logs and bench reports)."""
     return {
@@ -585,4 +714,5 @@ def describe(settings: AsrSettings) -> dict[str, Any]:
         "num_workers": settings.num_workers,
         "language": settings.language,
         "beam_size": settings.beam_size,
+        "max_batch": settings.max_batch,
     }

@@ -51,6 +51,10 @@ OVERLOAD_FLOOR_SESSIONS = 2  # never shed for a behind pool while fewer sessions
 REVISION_BEAM_SIZE = 5
 REVISION_PRIORITY = 2  # after every caption decode: a turn's second pass waits until the captions are served
 REVISION_WAIT_TRIES, REVISION_WAIT_STEP_S = 20, 0.5  # how long a finished turn waits for an idle pool
+# A second pass holds a worker for seconds (a whole turn, Whisper's 30 s window, beam 5): it starts only
+# when a worker is free, nothing waits, and the captions' recent queue waits (``PoolLoad.pressure_s``) are
+# under this.
+REVISION_MAX_PRESSURE_S = 0.25
 CAPTIONS_OFF_FOR_COUNSELOR = (
     "Live captions are off for this session: the caption engine is already serving as many sessions as it "
     "can. The call works as usual and voice and video cues carry on, but this session has no live captions, "
@@ -70,7 +74,16 @@ def asr_settings(settings: Settings) -> AsrSettings:
         # "auto": a multilingual model detects the language of each decode
         language=None if cfg.language.strip().lower() in ("", "auto") else cfg.language,
         beam_size=cfg.beam_size,
+        max_batch=cfg.max_batch,
     )
+
+
+def free_for_second_pass(pool: AsrPool) -> bool:
+    """Whether a turn's second pass may start now: a worker is free, no decode waits, and the captions'
+    recent queue waits are short (a second pass holds its worker for seconds)."""
+    now = pool.now()
+    return (pool.queue_depth == 0 and pool.in_flight < max(1, pool.settings.num_workers)
+            and pool.load.pressure_s(now) <= REVISION_MAX_PRESSURE_S and not pool.load.saturated(now))
 
 
 def caption_message(participant: Participant, event: CaptionEvent) -> Caption:
@@ -180,7 +193,7 @@ class LiveAnalysis:
         # Only on an idle pool (waiting a little for one): the captions' decodes never queue behind a second
         # pass. Under load the turn keeps its live words and the metric says so.
         for _ in range(REVISION_WAIT_TRIES):
-            if pool.queue_depth == 0 and not pool.load.saturated(pool.now()):
+            if free_for_second_pass(pool):
                 break
             await asyncio.sleep(REVISION_WAIT_STEP_S)
         else:

@@ -142,7 +142,7 @@ async def test_close_without_flush_stops_at_once() -> None:
     await pool.close()
 
 
-async def test_the_stream_decodes_partials_in_short_windows_and_finals_in_whisper_s_30_s() -> None:
+async def test_the_stream_decodes_partials_in_short_windows_and_finals_with_10_s_of_room() -> None:
     fake = FakeTranscriber(lambda a, p, b: words_result(a), delay_s=0.02)
     pool = AsrPool(AsrSettings(num_workers=2), transcriber=fake)
     await pool.start()
@@ -154,15 +154,16 @@ async def test_the_stream_decodes_partials_in_short_windows_and_finals_in_whispe
     stream.feed(np.zeros(16000, np.int16))
     await stream.close(flush=True)
     await pool.close()
-    partials = [(beam, window, seconds) for seconds, _, beam, window in fake.calls if window is not None]
-    finals = [(beam, window) for _, _, beam, window in fake.calls if window is None]
-    assert len(partials) >= 3 and finals and set(finals) == {(5, None)}
-    assert {beam for beam, _, _ in partials} == {5}
+    # partials decode in one pass (no second encode after their last word), finals as Whisper does
+    calls = list(zip(fake.calls, fake.single_pass, strict=True))
+    partials = [(beam, window, seconds) for (seconds, _, beam, window), single in calls if single]
+    finals = [(beam, window, seconds) for (seconds, _, beam, window), single in calls if not single]
+    assert len(partials) >= 3 and finals
+    assert {beam for beam, _, _ in partials} == {5} and {beam for beam, _, _ in finals} == {5}
     # each partial's window holds its audio plus a second, rounded up to whole seconds, at least 5 s
     assert all(window is not None and max(5.0, seconds + 1.0) - 1e-9 <= window <= max(5.0, seconds + 2.0)
                for _, window, seconds in partials)
-    assert pool.metrics.windowed_calls == len(partials)
-    # partials decode in one pass (no second encode after their last word), finals as Whisper does
-    assert [single for single, call in zip(fake.single_pass, fake.calls, strict=True) if call[3] is not None] == [
-        True] * len(partials)
-    assert not any(single for single, call in zip(fake.single_pass, fake.calls, strict=True) if call[3] is None)
+    # a final's holds its audio and 10 s more, at least 15 s (Whisper's 30 s beyond that)
+    assert all(window == (lambda w: None if w >= 30 else w)(max(15.0, float(np.ceil(seconds + 10.0))))
+               for _, window, seconds in finals)
+    assert pool.metrics.windowed_calls == sum(window is not None for _, window, _ in partials + finals)

@@ -30,12 +30,15 @@ def read_wav(path: Path) -> np.ndarray:
 
 
 async def stream(
-    pool: AsrPool, audio: np.ndarray, *, speed: float = 4.0, window_pad: float | None = 1.0
+    pool: AsrPool, audio: np.ndarray, *, speed: float = 4.0, window_pad: float | None = 1.0,
+    stream_id: str = "p-test",
 ) -> list[CaptionEvent]:
     """Feed 20 ms chunks at ``speed`` x real time, with silence around, and collect the events."""
     events: list[CaptionEvent] = []
-    settings = CaptionPolicySettings(partial_window_pad_s=window_pad)
-    s = CaptionStream(pool, "p-test", events.append, time_offset_s=100.0, settings=settings)
+    # window_pad None: every decode in Whisper's full 30 s window, finals too
+    final_pad = CaptionPolicySettings().final_window_pad_s if window_pad is not None else None
+    settings = CaptionPolicySettings(partial_window_pad_s=window_pad, final_window_pad_s=final_pad)
+    s = CaptionStream(pool, stream_id, events.append, time_offset_s=100.0, settings=settings)
     padded = np.concatenate([np.zeros(8000, np.int16), audio, np.zeros(24000, np.int16)])
     for k in range(0, len(padded), 320):
         s.feed(padded[k : k + 320])
