@@ -52,9 +52,9 @@ class LoadSettings:
     partial_wait_weight: float = 2.0
     final_wait_weight: float = 4.0
     # Finals waiting longer than this (mean) decode in a shorter window (audio + 6 s, at least 10 s, instead
-    # of audio + 10 s, at least 15 s; ``CaptionPolicySettings.final_short_window``): on the dev split 0.43 s
-    # of CPU per final instead of 0.54 s, for +1.0 WER point (bench.final_window). Hence only when the pool
-    # is well behind, with partials already spaced out.
+    # of Whisper's 30 s; ``CaptionPolicySettings.final_short_window``): on the dev split 0.43 s of CPU per
+    # final instead of 1.35 s, for +0.9 WER points (test: -0.4; bench.final_window). Only when the pool is
+    # well behind, with partials already spaced out, until finals' window is settled (README).
     short_final_wait_s: float = 0.5
     # Pressure (``pressure_s``) above which partials decode only the audio after a stream's settled words,
     # prompted with them (``CaptionPolicySettings.partial_tail``): fewer tokens generated per partial, in the

@@ -213,23 +213,24 @@ def test_words_settle_within_a_couple_of_seconds() -> None:
     assert float(np.median(lat)) <= 2.5
 
 
-def test_partials_ask_for_a_short_encoder_window_and_finals_for_one_with_10_s_of_silence_after_them() -> None:
+def test_partials_ask_for_a_short_encoder_window_and_finals_for_whisper_s_full_one() -> None:
     words = [f"word{i}" for i in range(40)]  # 16 s of speech, then silence
     speech = ScriptedSpeech(words, start_s=1.0)
     settings = CaptionPolicySettings(max_buffer_s=30.0, hard_buffer_s=30.0)  # let the buffer grow
     _, requests = drive(CaptionPolicy("s", settings), 20 * SAMPLE_RATE, speech.vad(20), speech, 0.3)
     partials = [r for r in requests if r.kind == "partial"]
     final_requests = [r for r in requests if r.kind == "final"]
-    assert partials and final_requests
-    # a final's window holds its audio and 10 s more (at least 15 s; Whisper's 30 s past that)
-    for r in final_requests:
+    assert partials and final_requests and all(r.window_s is None for r in final_requests)
+    # with ``final_window_pad_s``, a final's window holds its audio and that much more (at least the minimum;
+    # Whisper's 30 s past that)
+    padded = CaptionPolicySettings(max_buffer_s=30.0, hard_buffer_s=30.0, final_window_pad_s=10.0)
+    _, padded_requests = drive(CaptionPolicy("s", padded), 20 * SAMPLE_RATE, speech.vad(20), speech, 0.3)
+    padded_finals = [r for r in padded_requests if r.kind == "final"]
+    for r in padded_finals:
         audio_s = len(r.audio) / SAMPLE_RATE
         expected = max(15.0, np.ceil(audio_s + 10.0))
         assert r.window_s == (None if expected >= 30.0 else expected), (audio_s, r.window_s)
-    assert any(r.window_s is not None for r in final_requests)
-    whole = CaptionPolicySettings(max_buffer_s=30.0, hard_buffer_s=30.0, final_window_pad_s=None)
-    _, requests = drive(CaptionPolicy("s", whole), 20 * SAMPLE_RATE, speech.vad(20), speech, 0.3)
-    assert all(r.window_s is None for r in requests if r.kind == "final")
+    assert any(r.window_s is not None for r in padded_finals)
     for r in partials:
         audio_s = r.end_s - r.start_s
         assert r.window_s is not None
@@ -442,8 +443,7 @@ def test_under_load_partials_can_be_spaced_out_and_finals_can_take_the_short_win
     loaded_finals = [r for r in loaded if r.kind == "final"]
     assert loaded_finals and all(
         r.window_s == max(10.0, np.ceil(len(r.audio) / SAMPLE_RATE + 6.0)) for r in loaded_finals)
-    assert all(r.window_s == max(15.0, np.ceil(len(r.audio) / SAMPLE_RATE + 10.0))
-               for r in normal if r.kind == "final")
+    assert all(r.window_s is None for r in normal if r.kind == "final")
     policy = CaptionPolicy("s")
     assert not policy.partial_due() and not policy.final_waiting
 

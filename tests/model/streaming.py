@@ -35,9 +35,7 @@ async def stream(
 ) -> list[CaptionEvent]:
     """Feed 20 ms chunks at ``speed`` x real time, with silence around, and collect the events."""
     events: list[CaptionEvent] = []
-    # window_pad None: every decode in Whisper's full 30 s window, finals too
-    final_pad = CaptionPolicySettings().final_window_pad_s if window_pad is not None else None
-    settings = CaptionPolicySettings(partial_window_pad_s=window_pad, final_window_pad_s=final_pad)
+    settings = CaptionPolicySettings(partial_window_pad_s=window_pad)
     s = CaptionStream(pool, stream_id, events.append, time_offset_s=100.0, settings=settings)
     padded = np.concatenate([np.zeros(8000, np.int16), audio, np.zeros(24000, np.int16)])
     for k in range(0, len(padded), 320):
