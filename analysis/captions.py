@@ -371,6 +371,13 @@ def _cut_repetition(words: list[AsrWord], max_repeats: int) -> list[AsrWord]:
     return words
 
 
+def padded_window_s(audio_s: float, pad_s: float, min_s: float) -> float | None:
+    """An encoder window holding ``audio_s`` seconds and ``pad_s`` more, in whole seconds, at least ``min_s``;
+    None where that reaches Whisper's 30 s window."""
+    window = max(min_s, float(np.ceil(audio_s + pad_s)))
+    return None if window >= WHISPER_WINDOW_S else window
+
+
 class CaptionPolicy:
     """Streaming caption policy for ONE speaker's audio track.
 
@@ -540,21 +547,17 @@ class CaptionPolicy:
         s = self.settings
         if s.partial_window_pad_s is None:
             return None
-        window = max(s.partial_window_min_s, float(np.ceil(audio_s + s.partial_window_pad_s)))
-        return None if window >= WHISPER_WINDOW_S else window
+        return padded_window_s(audio_s, s.partial_window_pad_s, s.partial_window_min_s)
 
     def final_window_s(self, audio_s: float, short: bool = False) -> float | None:
         """Encoder window for a final decode of ``audio_s`` seconds (None: the full 30 s); ``short``: the
         shorter window the server asks for under load."""
         s = self.settings
         if short:
-            pad, least = s.short_final_window_pad_s, s.short_final_window_min_s
-        elif s.final_window_pad_s is None:
+            return padded_window_s(audio_s, s.short_final_window_pad_s, s.short_final_window_min_s)
+        if s.final_window_pad_s is None:
             return None
-        else:
-            pad, least = s.final_window_pad_s, s.final_window_min_s
-        window = max(least, float(np.ceil(audio_s + pad)))
-        return None if window >= WHISPER_WINDOW_S else window
+        return padded_window_s(audio_s, s.final_window_pad_s, s.final_window_min_s)
 
     def cancel(self, request: DecodeRequest) -> None:
         """The request failed: forget it (a partial is simply retried later, a final is dropped)."""

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import jiwer
-import numpy as np
 
+from analysis.captions import SAMPLE_RATE, padded_window_s
 from analysis.text_normalize import normalize_text
 from bench.captions_sim import load_audio, load_manifest
 from server.live.asr import AsrSettings, WhisperTranscriber
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             texts = []
             for span in spans:
                 utterance = audio[span["start"] : span["end"]]
-                window_s = None if window is None else max(
-                    window[1], float(np.ceil(len(utterance) / 16000 + window[0])))
+                window_s = None if window is None else padded_window_s(
+                    len(utterance) / SAMPLE_RATE, *window)
                 started = time.process_time()
                 texts.append(transcriber.transcribe(utterance, beam_size=5, window_s=window_s).text)
                 cpu[name] += time.process_time() - started

@@ -584,11 +584,7 @@ class AsrPool:
             stream_id = next(sid for sid, q in self._queues.items() if any(j.priority == best for j in q))
             queue = self._queues[stream_id]
             job = next(j for j in queue if j.priority == best)
-            queue.remove(job)
-            self._queues.move_to_end(stream_id)
-            if not queue:
-                del self._queues[stream_id]
-            self._queued -= 1
+            self._take(job)
             if job.future.cancelled():
                 continue
             return job
@@ -621,13 +617,17 @@ class AsrPool:
             chosen.append(mate)
             widest, total = max(widest, window), total + window
         for mate in chosen:
-            queue = self._queues[mate.stream_id]
-            queue.remove(mate)
-            self._queues.move_to_end(mate.stream_id)
-            if not queue:
-                del self._queues[mate.stream_id]
-            self._queued -= 1
+            self._take(mate)
         return chosen
+
+    def _take(self, job: _Job) -> None:
+        """Out of the queue for a worker; its stream moves to the back of the round robin."""
+        queue = self._queues[job.stream_id]
+        queue.remove(job)
+        self._queues.move_to_end(job.stream_id)
+        if not queue:
+            del self._queues[job.stream_id]
+        self._queued -= 1
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()

@@ -21,6 +21,7 @@ the score of its longer decode; its text and compression ratio are those of the 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections import defaultdict
 from collections.abc import Sequence
@@ -48,7 +49,9 @@ class FirstPassRequest:
     max_new_tokens: int
 
 
+@functools.cache
 def _transcribe_defaults() -> dict[str, Any]:
+    """faster-whisper's own ``transcribe`` defaults (read once), so batched decodes use the same options."""
     from faster_whisper import WhisperModel
 
     return {
@@ -64,7 +67,7 @@ def decode_first_pass(
     prompts tokenize to the same length share one encode and one ``generate`` (CTranslate2 needs the
     start-of-transcript token at the same position in every prompt of a batch)."""
     from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+    from faster_whisper.transcribe import get_suppressed_tokens
 
     defaults = _transcribe_defaults()
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
@@ -81,7 +84,6 @@ def decode_first_pass(
         group = [requests[i] for i in indices]
         for i, result in zip(indices, _decode_group(
             model, tokenizer, group, [prompts[i] for i in indices], beam_size, suppress, defaults,
-            get_compression_ratio,
         ), strict=True):
             results[i] = result
     return [r for r in results if r is not None]
@@ -89,8 +91,10 @@ def decode_first_pass(
 
 def _decode_group(
     model: Any, tokenizer: Any, requests: list[FirstPassRequest], prompts: list[list[int]], beam_size: int,
-    suppress: Any, defaults: dict[str, Any], compression_ratio: Any,
+    suppress: Any, defaults: dict[str, Any],
 ) -> list[TranscriptionResult]:
+    from faster_whisper.transcribe import get_compression_ratio, get_ctranslate2_storage
+
     frames = max(r.frames for r in requests)
     features = [model.feature_extractor(r.audio) for r in requests]
     # as faster-whisper: the last frame is padding, the window is zero-padded past the audio
@@ -123,15 +127,13 @@ def _decode_group(
         skip = output.no_speech_prob > defaults["no_speech_threshold"] and not (
             avg_logprob > defaults["log_prob_threshold"])
         if not skip:
-            ratio = compression_ratio(tokenizer.decode(tokens).strip())
+            ratio = get_compression_ratio(tokenizer.decode(tokens).strip())
             pieces, _seek, _single_ending = model._split_segments_by_timestamps(
                 tokenizer=tokenizer, tokens=tokens, time_offset=0.0, segment_size=size,
                 segment_duration=size * model.feature_extractor.time_per_frame, seek=0,
             )
             item_output = encoder_output
             if per_item is not None:
-                from faster_whisper.transcribe import get_ctranslate2_storage
-
                 item_output = get_ctranslate2_storage(np.ascontiguousarray(per_item[row : row + 1]))
             model.add_word_timestamps(
                 [pieces], tokenizer, item_output, size, defaults["prepend_punctuations"],
@@ -154,11 +156,7 @@ def _decode_group(
                     ),
                 ))
         results.append(TranscriptionResult(
-            segments=tuple(segments), language=language_of(tokenizer), duration_s=len(request.audio) / SAMPLE_RATE,
+            segments=tuple(segments), language=str(tokenizer.language_code),
+            duration_s=len(request.audio) / SAMPLE_RATE,
         ))
     return results
-
-
-def language_of(tokenizer: Any) -> str:
-    code: str = tokenizer.language_code
-    return code
