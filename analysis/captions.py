@@ -238,6 +238,12 @@ class CaptionPolicySettings:
     final_short_window: bool = False
     short_final_window_pad_s: float = 6.0
     short_final_window_min_s: float = 10.0
+    # Finals of less audio than this always decode in that shorter window: Whisper's 30 s window costs the
+    # same for 1 s of speech as for 20, and half the finals are this short. On the dev split's utterances
+    # (60 of 124 under 3 s): 32.64 -> 32.88 % WER, a third less CPU for all finals together (test: 48 of 85,
+    # 31.64 -> 30.07 %, 40 % less). The first finals of a stream are short too, so a session that has just
+    # moved to another instance gets its captions back sooner. 0: never.
+    short_final_under_s: float = 3.0
     # settling and trimming
     final_hold_s: float = 1.5  # stable words older than this (stream time) become a final
     max_buffer_s: float = 12.0  # trim at finalised words past this
@@ -551,9 +557,9 @@ class CaptionPolicy:
 
     def final_window_s(self, audio_s: float, short: bool = False) -> float | None:
         """Encoder window for a final decode of ``audio_s`` seconds (None: the full 30 s); ``short``: the
-        shorter window the server asks for under load."""
+        shorter window the server asks for under load (short finals always get it)."""
         s = self.settings
-        if short:
+        if short or audio_s < s.short_final_under_s:
             return padded_window_s(audio_s, s.short_final_window_pad_s, s.short_final_window_min_s)
         if s.final_window_pad_s is None:
             return None

@@ -4,34 +4,47 @@
 
 Each clip of ``tests/data/speech/manifest.tsv`` (the split asked for) is cut into utterances by Silero VAD
 (600 ms of silence ends one, 200 ms of padding kept: about what a live final receives) and every utterance
-is decoded as a final is (beam 5, word timestamps) in Whisper's 30 s window (with its temperature
-fallback) and in windows of the utterance's audio plus a pad (at least a minimum; no fallback, as for any
-windowed decode). The clip's WER is scored on its utterances' texts joined; CPU is process time per final
-on one thread. Bundled tiny.en, int8.
+is decoded as a final is (beam 5, word timestamps) in Whisper's 30 s window, with faster-whisper's own
+temperature fallback (up to six temperatures of five samples each while the text looks wrong), with the
+server's (three temperatures, one sample) and without, and in windows of the utterance's
+audio plus a pad (at least a minimum; no fallback, as for any windowed decode). The clip's WER is scored on
+its utterances' texts joined; CPU is process time per final on one thread (mean, p95 and the slowest).
+Bundled tiny.en, int8.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
 import jiwer
 
-from analysis.captions import SAMPLE_RATE, padded_window_s
+from analysis.captions import SAMPLE_RATE, CaptionPolicy, padded_window_s
 from analysis.text_normalize import normalize_text
 from bench.captions_sim import load_audio, load_manifest
 from server.live.asr import AsrSettings, WhisperTranscriber
 
 MANIFEST = Path("tests/data/speech/manifest.tsv")
-# name: (pad after the audio, minimum window) in seconds; None: Whisper's 30 s window
-WINDOWS: dict[str, tuple[float, float] | None] = {
-    "30 s (Whisper's)": None,
-    "audio + 1 s, min 5 s (partials')": (1.0, 5.0),
-    "audio + 6 s, min 10 s": (6.0, 10.0),
-    "audio + 10 s, min 15 s": (10.0, 15.0),
+# name: ((pad after the audio, minimum window) in seconds, None for Whisper's 30 s window or "policy" for
+# the live finals' (``CaptionPolicy.final_window_s``, as the server decodes them); temperature
+# fallback: "default" (AsrSettings' three temperatures, one sample each), "faster-whisper" (its own six,
+# best of five) or None)
+WINDOWS: dict[str, tuple[tuple[float, float] | str | None, str | None]] = {
+    "30 s, faster-whisper's fallback": (None, "faster-whisper"),
+    "30 s, fallback to 0.4": (None, "default"),
+    # the live default: finals under CaptionPolicySettings.short_final_under_s in audio + 6 s, the rest as above
+    "under 3 s in audio + 6 s, else 30 s (default)": ("policy", "default"),
+    "30 s, no fallback": (None, None),
+    "audio + 1 s, min 5 s (partials')": ((1.0, 5.0), None),
+    "audio + 6 s, min 10 s": ((6.0, 10.0), None),
+    "audio + 10 s, min 15 s": ((10.0, 15.0), None),
 }
+POLICY = CaptionPolicy("bench")
+FASTER_WHISPER_FALLBACK = AsrSettings(cpu_threads=1, fallback_temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                                      fallback_best_of=5)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     items = load_manifest(MANIFEST, args.split)
-    transcriber = WhisperTranscriber(AsrSettings(cpu_threads=1))
+    transcribers = {"default": WhisperTranscriber(AsrSettings(cpu_threads=1)),
+                    "faster-whisper": WhisperTranscriber(FASTER_WHISPER_FALLBACK)}
     hyps: dict[str, list[str]] = {name: [] for name in WINDOWS}
-    cpu = dict.fromkeys(WINDOWS, 0.0)
+    cpu: dict[str, list[float]] = {name: [] for name in WINDOWS}
     refs: list[str] = []
     finals = 0
     for item in items:
@@ -52,22 +66,35 @@ def main(argv: list[str] | None = None) -> int:
         spans = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=600, speech_pad_ms=200))
         refs.append(normalize_text(item.reference))
         finals += len(spans)
-        for name, window in WINDOWS.items():
+        for name, (window, fallback) in WINDOWS.items():
             texts = []
             for span in spans:
                 utterance = audio[span["start"] : span["end"]]
-                window_s = None if window is None else padded_window_s(
-                    len(utterance) / SAMPLE_RATE, *window)
+                audio_s = len(utterance) / SAMPLE_RATE
+                if window == "policy":
+                    window_s = POLICY.final_window_s(audio_s)
+                else:
+                    window_s = None if window is None else padded_window_s(audio_s, *window)
                 started = time.process_time()
-                texts.append(transcriber.transcribe(utterance, beam_size=5, window_s=window_s).text)
-                cpu[name] += time.process_time() - started
+                transcriber = transcribers[fallback or "default"]
+                result = transcriber.transcribe(
+                    utterance, beam_size=5, window_s=window_s,
+                    temperature_fallback=None if window == "policy" else fallback is not None)
+                cpu[name].append(time.process_time() - started)
+                texts.append(result.text)
             hyps[name].append(normalize_text(" ".join(texts)))
-    rows = [{"window": name, "wer": round(100 * jiwer.wer(refs, hyps[name]), 2),
-             "cpu_ms_per_final": round(1000 * cpu[name] / finals)} for name in WINDOWS]
+    rows = []
+    for name in WINDOWS:
+        times = sorted(cpu[name])
+        rows.append({"window": name, "wer": round(100 * jiwer.wer(refs, hyps[name]), 2),
+                     "cpu_ms_per_final": round(1000 * statistics.fmean(times)),
+                     "cpu_ms_p95": round(1000 * times[int(0.95 * (len(times) - 1))]),
+                     "cpu_ms_max": round(1000 * times[-1])})
     print(f"{args.split}: {len(items)} clips, {finals} finals")
-    print(f"{'window':<36}{'WER %':>8}{'CPU ms / final':>16}")
+    print(f"{'window':<40}{'WER %':>8}{'CPU ms / final':>16}{'p95':>8}{'max':>8}")
     for row in rows:
-        print(f"{row['window']:<36}{row['wer']:>8}{row['cpu_ms_per_final']:>16}")
+        print(f"{row['window']:<40}{row['wer']:>8}{row['cpu_ms_per_final']:>16}{row['cpu_ms_p95']:>8}"
+              f"{row['cpu_ms_max']:>8}")
     out = args.json or Path(f"bench/results/final_window_{args.split}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"split": args.split, "clips": len(items), "finals": finals, "rows": rows}, indent=1))

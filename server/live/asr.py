@@ -37,7 +37,7 @@ from analysis.captions import (
     TranscriptionResult,
 )
 from server.live.batch_decode import FirstPassRequest, decode_first_pass
-from server.live.load import LoadSettings, PoolLoad
+from server.live.load import JobKind, LoadSettings, PoolLoad
 
 __all__ = [
     "AsrBusyError",
@@ -60,8 +60,11 @@ log = logging.getLogger(__name__)
 AudioF32 = npt.NDArray[np.float32]
 FRAMES_PER_S = 100  # Whisper mel frames per second
 WHISPER_FRAMES = int(WHISPER_WINDOW_S * FRAMES_PER_S)
-MAX_NEW_TOKENS_BASE = 10  # tokens a short-window decode may produce: base + per second of audio
+MAX_NEW_TOKENS_BASE = 10  # tokens a decode may produce: base + per second of audio
 MAX_NEW_TOKENS_PER_S = 10
+# Whisper's context is 448 tokens and faster-whisper keeps at most its last 223 prompt tokens (plus up to
+# 5 special ones), so no more new tokens than this always fit beside a prompt.
+MAX_NEW_TOKENS_CAP = 448 - 223 - 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,12 @@ class AsrSettings:
     ``cpu_threads``: threads per inference (0 = CTranslate2 default); ``num_workers``: inferences that
     may run at once; ``max_queue``: decode requests allowed to wait before ``AsrBusyError``;
     ``max_batch``: queued partials of different streams decoded in one call (1: never batch).
+    ``fallback_temperatures`` / ``fallback_best_of``: the temperatures a final decode (a beam decode in
+    Whisper's full window) tries in turn while its text looks wrong (compression ratio, log probability),
+    and how many samples each temperature above 0 draws. faster-whisper's own (0.0 to 1.0 in steps of
+    0.2, best of 5) cost up to six decodes of five samples: on the dev split's utterances (bench.final_window)
+    the same WER as three temperatures with one sample each, at 2.4 times the CPU for the slowest 5 % of
+    finals.
     """
 
     model: str | None = None
@@ -87,6 +96,8 @@ class AsrSettings:
     beam_size: int = 5
     max_queue: int = 64
     max_batch: int = 1
+    fallback_temperatures: tuple[float, ...] = (0.0, 0.2, 0.4)
+    fallback_best_of: int = 1
 
 
 def resolve_model(model: str | None) -> str:
@@ -208,12 +219,14 @@ class WhisperTranscriber:
 
     def transcribe(
         self, audio: AudioF32, *, prompt: str = "", beam_size: int | None = None, window_s: float | None = None,
-        single_pass: bool = False,
+        single_pass: bool = False, temperature_fallback: bool | None = None,
     ) -> TranscriptionResult:
         """One decode. ``single_pass``: with word timestamps, faster-whisper moves its seek to the last word's
         end and decodes the rest of the audio again (a second encode and generate, for a partial usually
         over the last fraction of a second of speech that the next partial hears anyway); this stops after
-        the first pass and returns its words."""
+        the first pass and returns its words. ``temperature_fallback``: decode again at higher temperatures
+        when the text looks wrong (``AsrSettings.fallback_temperatures``); None: only for beam decodes in
+        Whisper's full window."""
         beam = beam_size or self.settings.beam_size
         language = self.settings.language if self.multilingual else "en"
         frames = window_frames(len(audio), window_s)
@@ -221,11 +234,10 @@ class WhisperTranscriber:
         self._model.frames.encodes = 0
         self._model.frames.single_pass = single_pass
         try:
-            # Temperature fallback re-decodes up to 6 times; only worth it where the text is final (a
+            # Temperature fallback re-decodes once per temperature; only worth it where the text is final (a
             # full-window beam decode). Greedy and short-window decodes are partials, replaced a moment later.
-            fallback = beam > 1 and frames is None
-            max_new_tokens = None if frames is None else self._max_new_tokens(audio)
-            return self._transcribe(audio, prompt, beam, language, fallback, max_new_tokens)
+            fallback = beam > 1 and frames is None if temperature_fallback is None else temperature_fallback
+            return self._transcribe(audio, prompt, beam, language, fallback, self._max_new_tokens(audio))
         finally:
             self._model.frames.n = None
             self._model.frames.single_pass = False
@@ -252,11 +264,12 @@ class WhisperTranscriber:
         return decode_first_pass(self._model, requests, beam_size=beam, language=language)
 
     def _max_new_tokens(self, audio: AudioF32) -> int:
-        # A short window's decode can loop ("modern, modern, ...") until Whisper's 448-token limit, 10x its
-        # normal cost: cap it above the fastest speech rate (English ~7 tokens/s; other languages take more
-        # tokens per word).
+        # A decode can loop ("modern, modern, ...") until Whisper's 448-token limit, 10x its normal cost, and
+        # with the temperature fallback once per temperature: cap it above the fastest speech rate (English
+        # ~7 tokens/s; other languages take more tokens per word). A capped pass that ends early is
+        # continued by faster-whisper's next pass, from its last timestamp.
         per_s = MAX_NEW_TOKENS_PER_S * (2 if self.multilingual else 1)
-        return MAX_NEW_TOKENS_BASE + int(np.ceil(len(audio) / SAMPLE_RATE * per_s))
+        return min(MAX_NEW_TOKENS_CAP, MAX_NEW_TOKENS_BASE + int(np.ceil(len(audio) / SAMPLE_RATE * per_s)))
 
     def encode_calls(self) -> int:
         """Encoder calls in this thread's last decode (faster-whisper's passes over the audio)."""
@@ -276,7 +289,8 @@ class WhisperTranscriber:
             audio,
             language=language,
             beam_size=beam,
-            temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if fallback else 0.0,
+            best_of=self.settings.fallback_best_of,
+            temperature=self.settings.fallback_temperatures if fallback else 0.0,
             max_new_tokens=max_new_tokens,
             initial_prompt=prompt or None,
             condition_on_previous_text=False,
@@ -674,7 +688,9 @@ class AsrPool:
                     self.metrics.batches += 1
                     self.metrics.batched_partials += len(jobs)
                 self.metrics.busy_s += elapsed
-                self.load.job_done(elapsed)
+                # Caption decodes only: a turn's second pass (lower priority) is long by design.
+                kind: JobKind | None = "final" if job.priority == 0 else "partial" if job.priority == 1 else None
+                self.load.job_done(elapsed, kind, started + elapsed)
                 for j in jobs:
                     self.metrics.per_stream_calls[j.stream_id] = self.metrics.per_stream_calls.get(j.stream_id, 0) + 1
 

@@ -194,7 +194,7 @@ class CaptionStream:
         if request is None:
             return
         self._deferring = False
-        if request.kind == "final" and request.window_s is not None:
+        if request.kind == "final" and short_final and request.window_s is not None:
             self._pool.load.finals_short += 1
         if request.context_start_s is not None:
             self._pool.load.partials_tail += 1

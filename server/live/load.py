@@ -10,6 +10,8 @@ settled text trails the audio received (the decode lag). From these it answers t
 * ``partial_step_s(base)``: how much new speech a stream needs before its next partial decode. It widens
   with the queue wait, so under load every stream gets fewer partial updates (the first thing that gives
   way) and the CPU goes to the decodes that settle text.
+* ``short_finals``: whether finals decode in a shorter window than Whisper's 30 s (about a third of the
+  CPU): when finals wait for a worker, or take long once they have one (the machine's CPU is taken).
 * ``saturated``: the pool is behind (finals wait too long, or settled text trails the audio by more than a
   bound). ``LiveAnalysis`` then starts new sessions without live captions (the second thing that gives
   way); sessions already captioned keep theirs, and finals are always decoded.
@@ -26,7 +28,7 @@ from typing import Literal
 
 from analysis.captions import CaptionPolicySettings
 
-__all__ = ["LoadSettings", "PoolLoad"]
+__all__ = ["JobKind", "LoadSettings", "PoolLoad"]
 
 JobKind = Literal["partial", "final"]
 
@@ -56,6 +58,15 @@ class LoadSettings:
     # final instead of 1.35 s, for +0.9 WER points (test: -0.4; bench.final_window). Only when the pool is
     # well behind, with partials already spaced out, until finals' window is settled (README).
     short_final_wait_s: float = 0.5
+    # Finals taking longer than this (mean wall time of recent ones) decode in the short window too. A final
+    # that waits for no worker can still be slow when the machine's CPU is taken by others (in the failover
+    # test, two browsers beside the instance made 30 s-window finals of 2 s of speech take 8-10 s, about six
+    # times their CPU): settled text then trails by that much, and the queue never shows it. On an idle
+    # 2 vCPU machine a 30 s-window final takes 1.3 s (p95 1.7 s; bench.final_window); on a GPU 0.1 s.
+    short_final_busy_s: float = 2.5
+    # The same for partials (in their short window an idle machine takes 0.1-0.4 s): what tells a starved
+    # machine before its first final has run, as on an instance that has just taken sessions over.
+    short_final_partial_busy_s: float = 1.5
     # Pressure (``pressure_s``) above which partials decode only the audio after a stream's settled words,
     # prompted with them (``CaptionPolicySettings.partial_tail``): fewer tokens generated per partial, in the
     # shortest window. Measured in bench.captions_sim on the dev split (13 clips, single stream, partials
@@ -85,6 +96,9 @@ class PoolLoad:
         self._waits: dict[JobKind, collections.deque[tuple[float, float]]] = {
             "partial": collections.deque(), "final": collections.deque(),
         }
+        self._busy: dict[JobKind, collections.deque[tuple[float, float]]] = {
+            "partial": collections.deque(), "final": collections.deque(),
+        }
         self._streams: dict[str, _Progress] = {}
         self.partials_skipped = 0  # queued partials withdrawn because their stream's final was ready
         self.partials_deferred = 0  # partials not started because the widened interval had not passed
@@ -99,8 +113,13 @@ class PoolLoad:
         waits.append((now, waited_s))
         self._prune(now)
 
-    def job_done(self, busy_s: float) -> None:
+    def job_done(self, busy_s: float, kind: JobKind | None = None, now: float | None = None) -> None:
+        """A decode finished after ``busy_s`` of a worker's wall time (at ``now``, the pool's clock); a
+        caption decode's ``kind`` makes it count towards ``short_finals``."""
         self.decode_s += busy_s
+        if kind is not None and now is not None:
+            self._busy[kind].append((now, busy_s))
+            self._prune(now)
 
     def progress(self, stream_id: str, received_s: float, settled_s: float) -> None:
         """A stream's audio received and settled so far (stream seconds)."""
@@ -113,6 +132,12 @@ class PoolLoad:
         self._streams.pop(stream_id, None)
 
     # ------------------------------------------------------------------ figures
+    def mean_busy_s(self, kind: JobKind, now: float) -> float:
+        """Mean wall time of the recent decodes of this kind."""
+        self._prune(now)
+        busy = self._busy[kind]
+        return sum(b for _, b in busy) / len(busy) if busy else 0.0
+
     def mean_wait_s(self, kind: JobKind, now: float) -> float:
         self._prune(now)
         waits = self._waits[kind]
@@ -141,7 +166,10 @@ class PoolLoad:
         return threshold is not None and self.pressure_s(now) > threshold
 
     def short_finals(self, now: float) -> bool:
-        return self.mean_wait_s("final", now) > self.settings.short_final_wait_s
+        s = self.settings
+        return (self.mean_wait_s("final", now) > s.short_final_wait_s
+                or self.mean_busy_s("final", now) > s.short_final_busy_s
+                or self.mean_busy_s("partial", now) > s.short_final_partial_busy_s)
 
     def saturated(self, now: float) -> bool:
         s = self.settings
@@ -157,6 +185,8 @@ class PoolLoad:
             "decode_lag_max_seconds": max(lags, default=0.0),
             "final_wait_seconds": self.mean_wait_s("final", now),
             "partial_wait_seconds": self.mean_wait_s("partial", now),
+            "final_decode_seconds": self.mean_busy_s("final", now),
+            "partial_decode_seconds": self.mean_busy_s("partial", now),
             "partial_step_seconds": self.partial_step_s(CaptionPolicySettings().partial_step_s, now),
             "partials_skipped": float(self.partials_skipped),
             "partials_deferred": float(self.partials_deferred),
@@ -170,6 +200,6 @@ class PoolLoad:
 
     def _prune(self, now: float) -> None:
         horizon = now - self.settings.window_s
-        for waits in self._waits.values():
+        for waits in (*self._waits.values(), *self._busy.values()):
             while waits and waits[0][0] < horizon:
                 waits.popleft()

@@ -109,6 +109,25 @@ def test_finals_shorten_their_window_only_under_pressure() -> None:
     assert load.pressure_s(now=0.6) == pytest.approx(2 * 3.0 + 4 * 0.6)
 
 
+def test_finals_shorten_their_window_when_they_run_slow_without_waiting() -> None:
+    """A machine whose CPU others take: finals find a free worker at once but take seconds each."""
+    load = PoolLoad(LoadSettings(short_final_wait_s=0.5, short_final_busy_s=2.5, short_final_partial_busy_s=1.5))
+    load.job_started("final", 0.0, now=0.0)
+    load.job_done(1.3, "final", now=1.3)  # an idle machine's 30 s-window final
+    load.job_done(0.3, "partial", now=1.4)  # and partial
+    assert not load.short_finals(now=1.5) and load.mean_wait_s("final", 1.5) == 0.0
+    load.job_started("final", 0.0, now=2.0)
+    load.job_done(8.0, "final", now=10.0)  # mean 4.65 s
+    assert load.short_finals(now=10.0)
+    assert load.snapshot(now=10.0)["final_decode_seconds"] == pytest.approx(4.65)
+    assert not load.short_finals(now=25.0)  # ten quiet seconds later the slow finals have left the window
+    # Before any final has run (an instance that just took sessions over): slow partials tell it.
+    load.job_done(0.9, "partial", now=30.0)
+    assert not load.short_finals(now=30.0)
+    load.job_done(3.4, "partial", now=31.0)  # mean 2.15 s for short-window partials
+    assert load.short_finals(now=31.0) and load.snapshot(now=31.0)["partial_decode_seconds"] == pytest.approx(2.15)
+
+
 def test_decode_lag_is_received_minus_settled_and_saturation_follows_it() -> None:
     load = PoolLoad(LoadSettings(saturation_lag_s=6.0, saturation_final_wait_s=1.0))
     load.progress("a", received_s=10.0, settled_s=9.0)
