@@ -93,6 +93,10 @@ class Operation:
         return sorted(implied)
 
 
+# Largest request body the server reads (aiohttp's ``client_max_size``); larger ones get a 413.
+MAX_BODY_BYTES = 64 * 1024
+
+
 def json_error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
     return reply(ErrorBody(error=code, message=message), status=status, headers=headers)
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from server.http.api import json_error
+from server.http.api import MAX_BODY_BYTES, json_error
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,15 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Unexpected errors become a plain JSON 500: the details go to the log, never to the browser."""
+    """Unexpected errors become a plain JSON 500: the details go to the log, never to the browser. An API
+    body over the size limit gets a JSON 413."""
     try:
         return await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        # aiohttp's own answer to a body over ``client_max_size`` is plain text; the API's errors are JSON.
+        if request.path.startswith("/api/"):
+            return json_error(413, "too_large", f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+        raise
     except web.HTTPException:
         raise
     except ConnectionResetError:

@@ -4,6 +4,7 @@ HAProxy in front with the repository's own deploy/haproxy.cfg (ports replaced)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import socket
@@ -74,7 +75,8 @@ class Instance:
             try:
                 await asyncio.wait_for(self.process.wait(), 20)
             except TimeoutError:
-                self.process.kill()
+                with contextlib.suppress(ProcessLookupError):  # it may exit between the two
+                    self.process.kill()
                 await self.process.wait()
 
 

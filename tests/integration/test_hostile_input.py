@@ -54,6 +54,7 @@ async def test_hostile_frames_get_clear_errors_and_the_session_carries_on(
         ("notes", "POST", '{"text": "a note", "n": ' + "9" * 4301 + "}"),
         ("notes", "POST", json.dumps({"text": "x" * 10_001})),
         ("notes", "POST", json.dumps({"text": "bell\u0007"})),
+        ("notes", "POST", json.dumps({"text": "\udb42\ude22" * 6000})),  # over the 64 KiB body limit
         ("lines/1", "PATCH", '{"text": "\\udfff"}'),
         ("lines/1", "PATCH", json.dumps({"text": "x" * 5001})),
         ("lines/99999999999999999999", "PATCH", json.dumps({"text": "fine"})),
@@ -67,6 +68,7 @@ async def test_hostile_bodies_get_a_clear_4xx(harness: AppHarness, path: str, me
     text = await resp.text()
     assert 400 <= resp.status < 500, (resp.status, text[:300])
     assert "Traceback" not in text and json.loads(text)["error"]
+    assert resp.content_type == "application/json"
 
 
 async def test_fields_at_their_limits_are_accepted(harness: AppHarness) -> None:
