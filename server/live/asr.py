@@ -428,6 +428,12 @@ class _Job:
     batchable: PartialDecode | None = None
     beam_size: int | None = None
 
+    @property
+    def load_kind(self) -> JobKind | None:
+        """What the pool's load figures count this job as: a caption final (priority 0) or partial (1);
+        None for a turn's second pass (lower priority), which waits and runs long by design."""
+        return "final" if self.priority == 0 else "partial" if self.priority == 1 else None
+
 
 @dataclass(slots=True)
 class AsrMetrics:
@@ -655,8 +661,8 @@ class AsrPool:
             started = time.perf_counter()
             for j in jobs:
                 self.metrics.wait_s += started - j.queued_at
-                if j.priority <= 1:  # caption decodes; a turn's second pass (lower priority) waits by design
-                    self.load.job_started("final" if j.priority == 0 else "partial", started - j.queued_at, started)
+                if j.load_kind is not None:
+                    self.load.job_started(j.load_kind, started - j.queued_at, started)
             self._running += 1
             try:
                 if len(jobs) == 1:
@@ -688,9 +694,7 @@ class AsrPool:
                     self.metrics.batches += 1
                     self.metrics.batched_partials += len(jobs)
                 self.metrics.busy_s += elapsed
-                # Caption decodes only: a turn's second pass (lower priority) is long by design.
-                kind: JobKind | None = "final" if job.priority == 0 else "partial" if job.priority == 1 else None
-                self.load.job_done(elapsed, kind, started + elapsed)
+                self.load.job_done(elapsed, job.load_kind, started + elapsed)
                 for j in jobs:
                     self.metrics.per_stream_calls[j.stream_id] = self.metrics.per_stream_calls.get(j.stream_id, 0) + 1
 

@@ -134,14 +134,14 @@ class PoolLoad:
     # ------------------------------------------------------------------ figures
     def mean_busy_s(self, kind: JobKind, now: float) -> float:
         """Mean wall time of the recent decodes of this kind."""
-        self._prune(now)
-        busy = self._busy[kind]
-        return sum(b for _, b in busy) / len(busy) if busy else 0.0
+        return self._recent_mean(self._busy[kind], now)
 
     def mean_wait_s(self, kind: JobKind, now: float) -> float:
+        return self._recent_mean(self._waits[kind], now)
+
+    def _recent_mean(self, samples: collections.deque[tuple[float, float]], now: float) -> float:
         self._prune(now)
-        waits = self._waits[kind]
-        return sum(w for _, w in waits) / len(waits) if waits else 0.0
+        return sum(value for _, value in samples) / len(samples) if samples else 0.0
 
     def lag_s(self, stream_id: str) -> float:
         entry = self._streams.get(stream_id)
