@@ -239,11 +239,11 @@ class CaptionPolicySettings:
     short_final_window_pad_s: float = 6.0
     short_final_window_min_s: float = 10.0
     # Finals of less audio than this always decode in that shorter window: Whisper's 30 s window costs the
-    # same for 1 s of speech as for 20, and half the finals are this short. On the dev split's utterances
-    # (60 of 124 under 3 s): 32.64 -> 32.88 % WER, a third less CPU for all finals together (test: 48 of 85,
-    # 31.64 -> 30.07 %, 40 % less). The first finals of a stream are short too, so a session that has just
-    # moved to another instance gets its captions back sooner. 0: never.
-    short_final_under_s: float = 3.0
+    # same for 1 s of speech as for 20. On the dev split's 124 VAD utterances (bench.final_window, beam 5,
+    # one core; all finals together): 30 s window 32.76 % WER at 165 s of CPU; under 2 s in the short window
+    # 32.88 % at 87 s; under 3 s 34.85 % at 70 s (with the fallback temperatures for those too: the same);
+    # under 3 s in audio + 10 s (min 15 s) 33.62 %. 0: never.
+    short_final_under_s: float = 2.0
     # settling and trimming
     final_hold_s: float = 1.5  # stable words older than this (stream time) become a final
     max_buffer_s: float = 12.0  # trim at finalised words past this

@@ -471,6 +471,7 @@ class AsrPool:
         self._queues: collections.OrderedDict[str, collections.deque[_Job]] = collections.OrderedDict()
         self._queued = 0
         self._running = 0
+        self._running_streams: collections.Counter[str] = collections.Counter()
         self._wake = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
         self._closed = False
@@ -501,6 +502,13 @@ class AsrPool:
     @property
     def in_flight(self) -> int:
         return self._running
+
+    def serving_others(self, stream_id: str) -> bool:
+        """Whether another stream's decode is queued or running: a long decode of this stream's would then
+        hold that stream's captions up (its job waits for this one, or its next one does)."""
+        if any(sid != stream_id and queue for sid, queue in self._queues.items()):
+            return True
+        return any(sid != stream_id for sid in self._running_streams)
 
     def snapshot(self) -> dict[str, float]:
         m = self.metrics
@@ -664,6 +672,7 @@ class AsrPool:
                 if j.load_kind is not None:
                     self.load.job_started(j.load_kind, started - j.queued_at, started)
             self._running += 1
+            self._running_streams.update(j.stream_id for j in jobs)
             try:
                 if len(jobs) == 1:
                     results = [await loop.run_in_executor(self._executor, job.fn)]
@@ -687,6 +696,10 @@ class AsrPool:
                         j.future.set_result(result)
             finally:
                 self._running -= 1
+                for j in jobs:
+                    self._running_streams[j.stream_id] -= 1
+                    if not self._running_streams[j.stream_id]:
+                        del self._running_streams[j.stream_id]
                 elapsed = time.perf_counter() - started
                 self.metrics.calls += len(jobs)
                 self.metrics.windowed_calls += sum(j.windowed for j in jobs)

@@ -12,6 +12,9 @@ settled text trails the audio received (the decode lag). From these it answers t
   way) and the CPU goes to the decodes that settle text.
 * ``short_finals``: whether finals decode in a shorter window than Whisper's 30 s (about a third of the
   CPU): when finals wait for a worker, or take long once they have one (the machine's CPU is taken).
+  Until the pool has timed a recent final, ``CaptionStream`` also shortens a final while another stream's
+  decode waits or runs (``LoadSettings.short_final_when_contended``, ``AsrPool.serving_others``): the
+  figures here are recent means and lag a sudden load.
 * ``saturated``: the pool is behind (finals wait too long, or settled text trails the audio by more than a
   bound). ``LiveAnalysis`` then starts new sessions without live captions (the second thing that gives
   way); sessions already captioned keep theirs, and finals are always decoded.
@@ -67,6 +70,14 @@ class LoadSettings:
     # The same for partials (in their short window an idle machine takes 0.1-0.4 s): what tells a starved
     # machine before its first final has run, as on an instance that has just taken sessions over.
     short_final_partial_busy_s: float = 1.5
+    # Before the pool has timed any final in ``window_s``, finals decode in the short window while another
+    # stream's decode waits or runs (one worker: the other stream's captions wait for this final, or its next
+    # decode does). The figures above are means over recent jobs and lag a sudden load: an instance that has
+    # just taken three sessions over had none when their first finals came, and in the failover test those
+    # 30 s-window finals took 8-16 s under the two browsers while the other streams' first captions waited
+    # behind them. Only then: in a steady two-speaker session short-window finals end sentences early
+    # (Whisper puts a full stop where the window ends; tests/e2e/test_transcript_sentences.py found one).
+    short_final_when_contended: bool = True
     # Pressure (``pressure_s``) above which partials decode only the audio after a stream's settled words,
     # prompted with them (``CaptionPolicySettings.partial_tail``): fewer tokens generated per partial, in the
     # shortest window. Measured in bench.captions_sim on the dev split (13 clips, single stream, partials
@@ -135,6 +146,11 @@ class PoolLoad:
     def mean_busy_s(self, kind: JobKind, now: float) -> float:
         """Mean wall time of the recent decodes of this kind."""
         return self._recent_mean(self._busy[kind], now)
+
+    def timed_recently(self, kind: JobKind, now: float) -> bool:
+        """Whether a decode of this kind finished within ``window_s``: the means above say something."""
+        self._prune(now)
+        return bool(self._busy[kind])
 
     def mean_wait_s(self, kind: JobKind, now: float) -> float:
         return self._recent_mean(self._waits[kind], now)

@@ -239,14 +239,14 @@ def test_partials_ask_for_a_short_encoder_window_and_finals_for_whisper_s_full_o
     assert {r.window_s for r in partials} >= {5.0, 10.0, 15.0}  # the window grows with the buffer
     # partials decode in a single pass; finals keep faster-whisper's second pass after the last word
     assert all(r.single_pass for r in partials) and not any(r.single_pass for r in final_requests)
-    # a final of under 3 s of audio (``short_final_under_s``) always takes the short window: audio + 6 s,
+    # a final of under 2 s of audio (``short_final_under_s``) always takes the short window: audio + 6 s,
     # at least 10 s
     short_speech = ScriptedSpeech(["just", "two", "words"], start_s=1.0)
     _, short_requests = drive(CaptionPolicy("s"), 6 * SAMPLE_RATE, short_speech.vad(6), short_speech, 0.3)
     short_finals = [r for r in short_requests if r.kind == "final"]
-    assert short_finals and all(len(r.audio) < 3 * SAMPLE_RATE and r.window_s == 10.0 for r in short_finals)
+    assert short_finals and all(len(r.audio) < 2 * SAMPLE_RATE and r.window_s == 10.0 for r in short_finals)
     policy = CaptionPolicy("s")
-    assert policy.final_window_s(2.9) == 10.0 and policy.final_window_s(3.0) is None
+    assert policy.final_window_s(1.9) == 10.0 and policy.final_window_s(2.0) is None
     assert policy.final_window_s(5.0, short=True) == 11.0
     assert CaptionPolicy("s", CaptionPolicySettings(short_final_under_s=0.0)).final_window_s(1.0) is None
     assert policy.partial_window_s(29.5) is None  # as long as Whisper's own window: no window

@@ -163,6 +163,6 @@ async def test_the_stream_decodes_partials_in_short_windows_and_long_finals_in_w
     # each partial's window holds its audio plus a second, rounded up to whole seconds, at least 5 s
     assert all(window is not None and max(5.0, seconds + 1.0) - 1e-9 <= window <= max(5.0, seconds + 2.0)
                for _, window, seconds in partials)
-    # finals in Whisper's 30 s window, but short ones (under 3 s of audio) in their audio + 6 s, at least 10 s
-    assert all((window is None) if seconds >= 3.0 else window == 10.0 for _, window, seconds in finals), finals
+    # finals in Whisper's 30 s window, but short ones (under 2 s of audio) in their audio + 6 s, at least 10 s
+    assert all((window is None) if seconds >= 2.0 else window == 10.0 for _, window, seconds in finals), finals
     assert pool.metrics.windowed_calls == sum(window is not None for _, window, _ in partials + finals)

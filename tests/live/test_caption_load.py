@@ -270,3 +270,57 @@ async def test_under_pressure_a_stream_decodes_partials_only_after_the_settled_w
     whole_partial_s = sum(dur for _, dur, _ in whole_calls[:-1])
     assert tail_partial_s < whole_partial_s  # the clip's utterances are short: the saving is too (~15%)
     assert tail_pool.snapshot()["partials_tail"] == tail_pool.load.partials_tail
+
+
+async def test_a_final_takes_the_short_window_while_another_stream_is_decoded() -> None:
+    """One worker, no final timed yet (as on an instance that has just taken sessions over): while another
+    stream has a decode queued or running, a stream's final decodes in the short window (the other
+    stream's captions would wait behind a 30 s-window final); once a final has been timed the load figures
+    decide. Alone, or with the setting off, finals keep Whisper's full window."""
+    speech = load_jfk()[: 16000 * 8]
+
+    async def finals_windows(*, contended: bool, when_contended: bool = True) -> tuple[list[float | None], int]:
+        fake = FakeTranscriber(lambda a, p, b: words_result(a) if p != "b-busy" else TranscriptionResult((), "en", 0.1),
+                               delay_s=0.02)
+        pool = AsrPool(AsrSettings(num_workers=1), transcriber=fake,
+                       load=LoadSettings(short_final_when_contended=when_contended))
+        await pool.start()
+        stop = asyncio.Event()
+
+        async def other_stream() -> None:
+            while not stop.is_set():
+                await pool.transcribe(AUDIO, prompt="b-busy", stream_id="b")
+
+        other = asyncio.ensure_future(other_stream()) if contended else None
+        await asyncio.sleep(0.01)
+        assert pool.serving_others("a") is contended and not pool.serving_others("b")
+        # Every final of 3 s and more would take the full window on an idle pool.
+        stream = CaptionStream(pool, "a", lambda e: None, settings=CaptionPolicySettings(short_final_under_s=0.0))
+        for k in range(0, len(speech), 1600):
+            stream.feed(speech[k : k + 1600])
+            await asyncio.sleep(0.02)
+        stream.feed(np.zeros(16000, np.int16))
+        await stream.close(flush=True)
+        stop.set()
+        if other is not None:
+            await other
+        await pool.close()
+        finals = [window for _, prompt, _, window in fake.calls if prompt != "b-busy"]
+        return finals, pool.load.finals_short
+
+    windows, short = await finals_windows(contended=False)
+    assert None in windows and short == 0  # full-window finals
+    windows, short = await finals_windows(contended=True)
+    assert short >= 1
+    windows, short = await finals_windows(contended=True, when_contended=False)
+    assert None in windows and short == 0
+
+
+def test_the_pool_knows_whether_it_has_timed_a_recent_final() -> None:
+    load = PoolLoad(LoadSettings(window_s=10.0))
+    assert not load.timed_recently("final", now=0.0)
+    load.job_done(0.4, "partial", now=1.0)
+    assert not load.timed_recently("final", now=1.0)
+    load.job_done(1.2, "final", now=2.0)
+    assert load.timed_recently("final", now=2.0) and load.timed_recently("final", now=11.9)
+    assert not load.timed_recently("final", now=12.1)
