@@ -78,11 +78,6 @@ class SentenceSettings:
     # read LJ Speech sentence ("...those of the written character, and they followed them very closely.")
     # was cut at its comma in some runs of tests/e2e/test_transcript_sentences.py.
     soft_break_pause_s: float = 2.0
-    # A full stop that ends a final is held (``_Open.stop_held``) until the speaker's next words: when they
-    # start in lower case within ``pause_s`` (Whisper capitalises a sentence it starts), the stop was the
-    # cut's and the sentence goes on; otherwise, or after this much settled silence, it ends there.
-    hold_final_stops: bool = True
-    held_stop_pause_s: float = 0.5
     settle_lag_s: float = 2.5  # the captions' word-to-settled-text target: later than this, no word is coming
     max_words: int = 40
     max_duration_s: float = 20.0
@@ -164,13 +159,6 @@ def cut_mid_sentence(word: str) -> bool:
     return bare in _DANGLING
 
 
-def continues_sentence(word: str) -> bool:
-    """Whether a decode that starts with ``word`` goes on with the sentence before it: Whisper capitalises
-    the first word of a sentence, so a lower-case start (not "i") continues one."""
-    letters = word.strip().lstrip("\"'(\u201c\u2018")
-    return bool(letters[:1]) and letters[:1].islower() and not re.match(r"i\b", letters)
-
-
 def without_cut_punctuation(word: str) -> str:
     """``word`` without the dots or the full stop that ``ends_sentence`` did not take as a sentence end."""
     if _TRAILING_OFF.search(word):
@@ -185,10 +173,6 @@ class _Open:
     sentence_id: int
     words: list[TimedWord] = field(default_factory=list)
     finals: list[int] = field(default_factory=list)
-    # Ended by a full stop (or ? or !) that was the last word of its final: held open until the speaker's
-    # next words or a pause, because Whisper also ends with a full stop every decode whose audio stopped at
-    # a breath inside a sentence ("...those of the written character." / "and they followed them").
-    stop_held: bool = False
 
     @property
     def end_s(self) -> float:
@@ -224,17 +208,10 @@ class SentenceAssembler:
             if other != stream and others.words and others.end_s <= words[0].start_s:
                 events.append(self._close(other, "turn", at_s))
         previous = self._open.get(stream)
-        if previous is not None and previous.stop_held:
-            if continues_sentence(words[0].text) and words[0].start_s - previous.end_s < self.settings.pause_s:
-                previous.stop_held = False
-                last = previous.words[-1]
-                previous.words[-1] = replace(last, text=_CUT_STOP.sub("", last.text) or last.text)
-            else:
-                events.append(self._close(stream, "punctuation", at_s))
-        elif previous is not None and words[0].start_s - previous.end_s >= self._pause_s(previous):
+        if previous is not None and words[0].start_s - previous.end_s >= self._pause_s(previous):
             events.append(self._close(stream, "pause", at_s))
         progressed = False
-        for position, word in enumerate(words, 1):
+        for word in words:
             sentence = self._open.get(stream) or self._start(stream)
             if not sentence.finals or sentence.finals[-1] != index:
                 sentence.finals.append(index)
@@ -244,11 +221,8 @@ class SentenceAssembler:
             sentence.words.append(word)
             progressed = True
             if ends_sentence(word.text) and len(sentence.words) >= self.settings.min_words:
-                if position == len(words) and _CUT_STOP.search(word.text) and self.settings.hold_final_stops:
-                    sentence.stop_held = True  # progressed: the row shows it, still open
-                else:
-                    events.append(self._close(stream, "punctuation", at_s))
-                    progressed = False
+                events.append(self._close(stream, "punctuation", at_s))
+                progressed = False
             elif self._too_long(sentence):
                 events.extend(self._cut_run_on(stream, index, at_s))
                 progressed = bool(self._open.get(stream))
@@ -306,12 +280,10 @@ class SentenceAssembler:
 
     def _close(self, stream: str, reason: EndReason, at_s: float) -> Sentence:
         sentence = self._open.pop(stream)
-        return _finished(stream, sentence, "punctuation" if sentence.stop_held else reason, at_s)
+        return _finished(stream, sentence, reason, at_s)
 
     def _pause_s(self, sentence: _Open) -> float:
         """The silence after this open sentence that ends it."""
-        if sentence.stop_held:
-            return self.settings.held_stop_pause_s
         if sentence.words and _SOFT_BREAK.search(sentence.words[-1].text):
             return self.settings.soft_break_pause_s
         return self.settings.pause_s

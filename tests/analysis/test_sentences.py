@@ -16,7 +16,6 @@ from analysis.sentences import (
     SentenceAssembler,
     SentenceProgress,
     SentenceSettings,
-    continues_sentence,
     ends_sentence,
 )
 from analysis.text_normalize import normalize_text
@@ -238,26 +237,3 @@ def test_an_open_sentence_cut_mid_clause_continues_without_the_cut_s_dots() -> N
     assert progress.text == "I just want to..."
     assert progress.continued_text == "I just want to"
 
-
-def test_a_full_stop_where_a_breath_cut_the_audio_does_not_end_the_sentence() -> None:
-    """Whisper ends every decode with a full stop, also one whose audio stopped at a breath inside a
-    sentence: a stop that ends a final is held until the next words; a lower-case start goes on with the
-    sentence, a capital starts the next one, and settled silence ends it."""
-    a = SentenceAssembler()
-    out = feed_all(a, [
-        line("c", [("those", 0.0, 0.3), ("of", 0.3, 0.4), ("the", 0.4, 0.5), ("written", 0.5, 0.8),
-                   ("character.", 0.8, 1.4)], at_s=2.4),
-        line("c", [("and", 2.0, 2.2), ("they", 2.2, 2.4), ("followed.", 2.4, 2.9)], at_s=3.9),
-        line("c", [("It", 3.2, 3.3), ("imitates.", 3.3, 3.8)], at_s=4.8),
-    ])
-    assert [(s.text, s.reason) for s in sentences(out)] == [
-        ("those of the written character and they followed.", "punctuation")]
-    assert a.advance(4.2, {"c": 4.2}) == []  # 0.4 s of settled silence: "imitates." may still go on
-    (done,) = sentences(a.advance(4.4, {"c": 4.4}))
-    assert (done.text, done.reason) == ("It imitates.", "punctuation")
-    # after a real pause a lower-case start is a new sentence all the same
-    b = SentenceAssembler()
-    out = feed_all(b, [line("c", [("Done.", 0.0, 0.5)]), line("c", [("and", 2.0, 2.3), ("more.", 2.3, 2.8)])])
-    out += b.end_stream("c", 5.0)
-    assert [s.text for s in sentences(out)] == ["Done.", "and more."]
-    assert not continues_sentence(" I") and not continues_sentence(" I'm") and continues_sentence(" and")
