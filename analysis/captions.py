@@ -240,9 +240,9 @@ class CaptionPolicySettings:
     short_final_window_min_s: float = 10.0
     # Finals of less audio than this always decode in that shorter window: Whisper's 30 s window costs the
     # same for 1 s of speech as for 20. On the dev split's 124 VAD utterances (bench.final_window, beam 5,
-    # one core; all finals together): 30 s window 32.76 % WER at 165 s of CPU; under 2 s in the short window
-    # 32.88 % at 87 s; under 3 s 34.85 % at 70 s (with the fallback temperatures for those too: the same);
-    # under 3 s in audio + 10 s (min 15 s) 33.62 %. 0: never.
+    # one core; CPU per final): 30 s window 32.76 % WER at 1331 ms; under 2 s in the short window 32.76 % at
+    # 734 ms (test, read once after the choice: 32.17 against 31.29 %); under 3 s 34.85 % at 565 ms (with the
+    # fallback temperatures for those too: the same WER). 0: never.
     short_final_under_s: float = 2.0
     # settling and trimming
     final_hold_s: float = 1.5  # stable words older than this (stream time) become a final

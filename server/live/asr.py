@@ -510,6 +510,14 @@ class AsrPool:
             return True
         return any(sid != stream_id for sid in self._running_streams)
 
+    def short_finals(self, stream_id: str, now: float) -> bool:
+        """Whether this stream's next final decodes in the short window: the load figures say so, or none
+        has been timed yet while another stream is served (``LoadSettings.short_final_when_contended``)."""
+        load = self.load
+        return load.short_finals(now) or (
+            load.settings.short_final_when_contended and not load.timed_recently("final", now)
+            and self.serving_others(stream_id))
+
     def snapshot(self) -> dict[str, float]:
         m = self.metrics
         return {

@@ -187,10 +187,7 @@ class CaptionStream:
                 self._pool.load.partials_deferred += 1
             return
         now = self._pool.now()
-        load = self._pool.load
-        short_final = load.short_finals(now) or (
-            load.settings.short_final_when_contended and not load.timed_recently("final", now)
-            and self._pool.serving_others(self.stream_id))
+        short_final = self._pool.short_finals(self.stream_id, now)
         tail = self._pool.load.tail_partials(now)
         request = self._policy.next_request(partial_step_s=step, short_final=short_final or None,
                                             tail_partial=tail or None)

@@ -12,9 +12,9 @@ settled text trails the audio received (the decode lag). From these it answers t
   way) and the CPU goes to the decodes that settle text.
 * ``short_finals``: whether finals decode in a shorter window than Whisper's 30 s (about a third of the
   CPU): when finals wait for a worker, or take long once they have one (the machine's CPU is taken).
-  Until the pool has timed a recent final, ``CaptionStream`` also shortens a final while another stream's
-  decode waits or runs (``LoadSettings.short_final_when_contended``, ``AsrPool.serving_others``): the
-  figures here are recent means and lag a sudden load.
+  Until the pool has timed a recent final, ``AsrPool.short_finals`` also shortens a final while another
+  stream's decode waits or runs (``LoadSettings.short_final_when_contended``): the figures here are recent
+  means and lag a sudden load.
 * ``saturated``: the pool is behind (finals wait too long, or settled text trails the audio by more than a
   bound). ``LiveAnalysis`` then starts new sessions without live captions (the second thing that gives
   way); sessions already captioned keep theirs, and finals are always decoded.
@@ -75,8 +75,8 @@ class LoadSettings:
     # decode does). The figures above are means over recent jobs and lag a sudden load: an instance that has
     # just taken three sessions over had none when their first finals came, and in the failover test those
     # 30 s-window finals took 8-16 s under the two browsers while the other streams' first captions waited
-    # behind them. Only then: in a steady two-speaker session short-window finals end sentences early
-    # (Whisper puts a full stop where the window ends; tests/e2e/test_transcript_sentences.py found one).
+    # behind them. Only then, because short windows cost accuracy (bench.final_window) and once a final is
+    # timed the figures above tell the load.
     short_final_when_contended: bool = True
     # Pressure (``pressure_s``) above which partials decode only the audio after a stream's settled words,
     # prompted with them (``CaptionPolicySettings.partial_tail``): fewer tokens generated per partial, in the

@@ -90,7 +90,7 @@ def test_a_crisis_phrase_split_by_caption_cuts_is_one_sentence() -> None:
     out = feed_all(a, [
         line("c", [("I", 0.0, 0.2), ("would", 0.2, 0.4), ("never", 0.4, 0.7)]),
         line("c", [("hurt", 0.8, 1.0), ("myself.", 1.0, 1.4)]),
-    ]) + a.end_stream("c", 3.0)
+    ])
     done = sentences(out)
     assert [s.text for s in done] == ["I would never hurt myself."]
     assert done[0].finals == (0, 1) and done[0].reason == "punctuation"
@@ -104,7 +104,7 @@ def test_whispers_trailing_dots_at_a_caption_cut_do_not_end_the_sentence() -> No
     out = feed_all(a, [
         line("c", [("I", 0.0, 0.2), ("just", 0.2, 0.4), ("want", 0.4, 0.6), ("to...", 0.6, 0.8)]),
         line("c", [("end", 1.4, 1.6), ("it", 1.6, 1.7), ("all.", 1.7, 2.0)]),
-    ]) + a.end_stream("c", 3.0)
+    ])
     assert [s.text for s in sentences(out)] == ["I just want to end it all."]
     assert not ends_sentence("to...") and not ends_sentence("so\u2026") and ends_sentence("all.")
     # the full stop Whisper puts at a cut after "to" does not end the sentence either
@@ -112,7 +112,7 @@ def test_whispers_trailing_dots_at_a_caption_cut_do_not_end_the_sentence() -> No
     out = feed_all(c, [
         line("c", [("I", 0.0, 0.2), ("would", 0.2, 0.4), ("never", 0.4, 0.6), ("want", 0.6, 0.7), ("to.", 0.7, 0.8)]),
         line("c", [("hurt", 1.4, 1.6), ("myself.", 1.6, 2.0)]),
-    ]) + c.end_stream("c", 3.0)
+    ])
     assert [s.text for s in sentences(out)] == ["I would never want to hurt myself."]
     assert ends_sentence("myself.") and not ends_sentence("the.") and ends_sentence("Okay.")
     # after a real pause the dots stay: the speaker trailed off
@@ -120,7 +120,7 @@ def test_whispers_trailing_dots_at_a_caption_cut_do_not_end_the_sentence() -> No
     out = feed_all(b, [
         line("c", [("I", 0.0, 0.2), ("just", 0.2, 0.4), ("wonder...", 0.4, 0.8)]),
         line("c", [("Anyway.", 3.0, 3.5)]),
-    ]) + b.end_stream("c", 5.0)
+    ])
     assert [s.text for s in sentences(out)] == ["I just wonder...", "Anyway."]
 
 
@@ -129,14 +129,13 @@ def test_a_final_holding_the_end_of_one_sentence_and_the_start_of_the_next_belon
     out = feed_all(a, [
         line("c", [("It", 0.0, 0.2), ("rained.", 0.2, 0.6), ("Then", 0.7, 0.9)]),
         line("c", [("it", 1.0, 1.1), ("stopped.", 1.1, 1.6)]),
-    ]) + a.end_stream("c", 3.0)
+    ])
     assert [(s.text, s.finals) for s in sentences(out)] == [("It rained.", (0,)), ("Then it stopped.", (0, 1))]
 
 
 def test_abbreviations_do_not_end_a_sentence() -> None:
     a = SentenceAssembler()
-    done = sentences(feed_all(a, [line("c", [("Ask", 0.0, 0.2), ("Dr.", 0.2, 0.5), ("Smith.", 0.5, 0.9)])])
-                     + a.end_stream("c", 2.0))
+    done = sentences(feed_all(a, [line("c", [("Ask", 0.0, 0.2), ("Dr.", 0.2, 0.5), ("Smith.", 0.5, 0.9)])]))
     assert [s.text for s in done] == ["Ask Dr. Smith."]
     assert not ends_sentence("Mr.") and ends_sentence("why?") and ends_sentence('"done."')
 
@@ -169,7 +168,7 @@ def test_after_a_comma_only_a_longer_pause_ends_the_sentence() -> None:
     out = feed_all(a, [
         line("c", [("the", 0.0, 0.2), ("written", 0.2, 0.6), ("character,", 0.6, 1.2)], at_s=2.0),
         line("c", [("and", 2.5, 2.7), ("they", 2.7, 2.9), ("followed.", 2.9, 3.4)], at_s=4.0),  # 1.3 s: the same
-    ]) + a.end_stream("c", 4.5)
+    ])
     assert [s.text for s in sentences(out)] == ["the written character, and they followed."]
     a.feed(line("c", [("so,", 5.0, 5.4)], at_s=6.0))
     assert a.advance(6.6, {"c": 6.6}) == []  # 1.2 s of settled silence after a comma: not yet
@@ -187,7 +186,7 @@ def test_another_speaker_starting_ends_the_turn_but_overlapping_speech_does_not(
         line("counselor", [("mm", 0.5, 0.7)], at_s=1.3),  # said while the client was talking
         line("client", [("tired", 0.9, 1.3)], at_s=1.9),
         line("counselor", [("Tell", 1.6, 1.8), ("me", 1.8, 2.0), ("more.", 2.0, 2.3)], at_s=2.8),
-    ]) + a.end_stream("counselor", 3.5)
+    ])
     done = sentences(out)
     # the backchannel is a sentence of its own; it did not cut the client's sentence in two
     assert [(s.stream_id, s.text, s.reason) for s in done] == [
@@ -223,7 +222,7 @@ def test_a_run_on_sentence_without_commas_is_cut_at_the_limit_and_long_ones_by_d
 def test_a_final_without_word_times_is_spread_over_its_span() -> None:
     a = SentenceAssembler()
     f = CaptionFinal("c", 1, "Hello there.", 1.0, 2.0, 2.5)
-    (s,) = sentences(a.feed(f) + a.end_stream("c", 3.0))
+    (s,) = sentences(a.feed(f))
     assert s.text == "Hello there." and s.start_s == 1.0 and s.end_s == 2.0
     assert dataclasses.replace(f, text="").text == "" and a.feed(dataclasses.replace(f, text="")) == []
 
@@ -236,4 +235,3 @@ def test_an_open_sentence_cut_mid_clause_continues_without_the_cut_s_dots() -> N
     # Shown as Whisper wrote it; continued (by the words still being spoken) as one clause.
     assert progress.text == "I just want to..."
     assert progress.continued_text == "I just want to"
-

@@ -294,7 +294,7 @@ async def test_a_final_takes_the_short_window_while_another_stream_is_decoded() 
         other = asyncio.ensure_future(other_stream()) if contended else None
         await asyncio.sleep(0.01)
         assert pool.serving_others("a") is contended and not pool.serving_others("b")
-        # Every final of 3 s and more would take the full window on an idle pool.
+        # Every final would take the full window on an idle pool (no cut for short ones here).
         stream = CaptionStream(pool, "a", lambda e: None, settings=CaptionPolicySettings(short_final_under_s=0.0))
         for k in range(0, len(speech), 1600):
             stream.feed(speech[k : k + 1600])
