@@ -268,7 +268,7 @@ class CaptionPolicySettings:
     # much on faster-whisper's word anomaly score are left out of a partial (they come back in the
     # next one if real).
     partial_tail_anomaly_score: float = 1.0
-    repeat_guard_words: int = 5  # a new utterance repeating this many recent words verbatim is dropped
+    repeat_guard_words: int = 5  # a new utterance's line repeating this many words of its prompt is dropped
 
 
 _PUNCT_RE = re.compile(r"[^\w']+", re.UNICODE)
@@ -773,7 +773,7 @@ class CaptionPolicy:
         if cut:
             line = utt.stable[:cut]
             utt.stable = utt.stable[cut:]
-            if self._repeats_history(line, utt):
+            if self._repeats_prompt(line, utt):
                 line = []
             if line:
                 events.append(
@@ -785,6 +785,8 @@ class CaptionPolicy:
                         end_s=line[-1].end_s,
                         at_s=at_s,
                         words=tuple(TimedWord(w.text, w.start_s, w.end_s, w.glued) for w in line),
+                        speech_start_s=utt.speech_start_s,
+                        speech_end_s=utt.speech_end_s if final else None,
                     )
                 )
                 utt.finalised.extend(line)
@@ -812,16 +814,19 @@ class CaptionPolicy:
             events.pop()
         return events
 
-    def _repeats_history(self, line: list[_Word], utt: _Utterance) -> bool:
-        # "A long pause does not bring back the previous sentence": Whisper likes to regurgitate its
-        # prompt on unclear audio. Drop a new utterance's first line that repeats recent text verbatim.
+    def _repeats_prompt(self, line: list[_Word], utt: _Utterance) -> bool:
+        # Whisper may say its prompt again on unclear audio, and a new utterance is prompted with the
+        # speaker's unfinished sentence (``_unfinished_sentence``): a first line that repeats those words
+        # verbatim is dropped. Only those: people do say the same words again ("I don't know what to do."),
+        # and the guard of the first version, which dropped any repeat of the last 60 words, dropped them
+        # (a whole utterance, since every line of it was a "first" line once the first was dropped).
         s = self.settings
         if utt.finalised or len(line) < s.repeat_guard_words:
             return False
         keys = [w.key for w in line]
-        history = [w.key for w in self._history]
+        prompt = [w.key for w in self._unfinished_sentence(utt.speech_start_s)]
         n = len(keys)
-        return any(history[i : i + n] == keys for i in range(max(len(history) - n + 1, 0)))
+        return any(prompt[i : i + n] == keys for i in range(max(len(prompt) - n + 1, 0)))
 
     def _apply_final(self, utt: _Utterance, words: list[_Word], at_s: float) -> list[CaptionEvent]:
         fresh = self._new_words(utt, words)

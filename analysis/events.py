@@ -44,7 +44,13 @@ class CaptionFinal:
     """A settled caption line: speaker stream, text and its span on the stream clock.
 
     ``words``: the line's words with their own times (empty where a producer has none); the sentence
-    assembler (``analysis.sentences``) cuts sentences inside a line by them."""
+    assembler (``analysis.sentences``) cuts sentences inside a line by them.
+
+    ``speech_start_s`` / ``speech_end_s``: the voice detector's bounds of the utterance the line belongs to,
+    on the same clock: when its speech began, and, only on the line that closes the utterance, when it
+    ended (None on lines settled while the utterance goes on, and from producers without a detector). The
+    sentence assembler measures the silence between utterances by them; Whisper's word times stretch into
+    silence and are too loose for that."""
 
     stream_id: str
     utterance_id: int
@@ -53,6 +59,8 @@ class CaptionFinal:
     end_s: float
     at_s: float
     words: tuple[TimedWord, ...] = ()
+    speech_start_s: float | None = None
+    speech_end_s: float | None = None
 
 
 CaptionEvent = CaptionPartial | CaptionFinal

@@ -8,6 +8,12 @@ speaker's settled words into sentences and says which finals each sentence is ma
   trailing "..." or "…": Whisper writes it where the audio it heard stopped mid-sentence, a caption cut at
   a pause, and the sentence goes on with the next final, without the dots; nor at a full stop after a
   word no English sentence ends with, "to." "the." "and.", which is the cut's too),
+  A full stop that ends a final is held when the caption producer says where the utterance's speech
+  began and ended (``CaptionFinal.speech_start_s`` / ``speech_end_s``): Whisper ends every decode whose
+  audio stopped at a breath with a full stop ("...those of the written character." / "and they
+  followed them very closely."). The stop stands when the speaker's next words start a sentence (upper
+  case, or after a pause), or when the speech after it settles as a pause; when the next words go on in
+  lower case without a pause, the stop was the breath's, and becomes a comma,
 * at a pause: the speaker's next settled word starts ``pause_s`` or more after the last one; or, when
   no word comes, ``advance`` learns that the speaker's speech is settled ``pause_s`` past the last word
   (without that knowledge it waits ``pause_s + settle_lag_s``: finals arrive a second or more after the
@@ -79,6 +85,11 @@ class SentenceSettings:
     # was cut at its comma in some runs of tests/e2e/test_transcript_sentences.py.
     soft_break_pause_s: float = 2.0
     settle_lag_s: float = 2.5  # the captions' word-to-settled-text target: later than this, no word is coming
+    # A held full stop (module docstring) ends its sentence at the latest this long after its word, should
+    # neither the next words nor settled silence come (a stream whose audio stopped arriving). The next
+    # final after a breath came 2.6-3.7 s after the held word on a simulated 2-core machine (LJ Speech).
+    hold_final_stops: bool = True
+    held_stop_max_s: float = 8.0
     max_words: int = 40
     max_duration_s: float = 20.0
     min_words: int = 1
@@ -159,6 +170,13 @@ def cut_mid_sentence(word: str) -> bool:
     return bare in _DANGLING
 
 
+def continues_sentence(word: str) -> bool:
+    """Whether a decode that starts with ``word`` goes on with the sentence before it: Whisper capitalises
+    the first word of a sentence it starts, so a lower-case start (other than "i") continues one."""
+    letters = word.strip().lstrip("\"'(\u201c\u2018")
+    return letters[:1].islower() and not re.match(r"i(\b|')", letters)
+
+
 def without_cut_punctuation(word: str) -> str:
     """``word`` without the dots or the full stop that ``ends_sentence`` did not take as a sentence end."""
     if _TRAILING_OFF.search(word):
@@ -173,10 +191,22 @@ class _Open:
     sentence_id: int
     words: list[TimedWord] = field(default_factory=list)
     finals: list[int] = field(default_factory=list)
+    # Ended by a full stop that was the last word of its final, from a producer with voice-detector bounds
+    # (see the module docstring): the utterance of that final, and where its speech ended when the final
+    # closed it (None while it went on).
+    stop_held: bool = False
+    held_utterance: int = -1
+    held_speech_end_s: float | None = None
 
     @property
     def end_s(self) -> float:
         return self.words[-1].end_s
+
+    def release_stop(self) -> None:
+        """The held full stop was a breath inside the sentence: it becomes a comma."""
+        self.stop_held = False
+        last = self.words[-1]
+        self.words[-1] = replace(last, text=(_CUT_STOP.sub("", last.text) or last.text) + ",")
 
 
 class SentenceAssembler:
@@ -208,10 +238,15 @@ class SentenceAssembler:
             if other != stream and others.words and others.end_s <= words[0].start_s:
                 events.append(self._close(other, "turn", at_s))
         previous = self._open.get(stream)
-        if previous is not None and words[0].start_s - previous.end_s >= self._pause_s(previous):
+        if previous is not None and previous.stop_held:
+            if self._goes_on(previous, final, words[0]):
+                previous.release_stop()
+            else:
+                events.append(self._close(stream, "punctuation", at_s))
+        elif previous is not None and words[0].start_s - previous.end_s >= self._pause_s(previous):
             events.append(self._close(stream, "pause", at_s))
         progressed = False
-        for word in words:
+        for position, word in enumerate(words, 1):
             sentence = self._open.get(stream) or self._start(stream)
             if not sentence.finals or sentence.finals[-1] != index:
                 sentence.finals.append(index)
@@ -221,8 +256,13 @@ class SentenceAssembler:
             sentence.words.append(word)
             progressed = True
             if ends_sentence(word.text) and len(sentence.words) >= self.settings.min_words:
-                events.append(self._close(stream, "punctuation", at_s))
-                progressed = False
+                if position == len(words) and self._holds(final, word):
+                    sentence.stop_held = True  # still open: the row shows it growing
+                    sentence.held_utterance = final.utterance_id
+                    sentence.held_speech_end_s = final.speech_end_s
+                else:
+                    events.append(self._close(stream, "punctuation", at_s))
+                    progressed = False
             elif self._too_long(sentence):
                 events.extend(self._cut_run_on(stream, index, at_s))
                 progressed = bool(self._open.get(stream))
@@ -247,7 +287,13 @@ class SentenceAssembler:
         out: list[SentenceEvent] = []
         for stream, sentence in list(self._open.items()):
             known = (settled_until_s or {}).get(stream)
-            if known is not None:
+            if sentence.stop_held:
+                # the speech after the stop settled as a pause (the voice detector's end where known: Whisper's
+                # last word often ends early), or nothing came for too long
+                spoken_until = max(sentence.end_s, sentence.held_speech_end_s or sentence.end_s)
+                paused = (known is not None and known - spoken_until >= self.settings.pause_s) or (
+                    now_s - sentence.end_s >= self.settings.held_stop_max_s)
+            elif known is not None:
                 paused = known - sentence.end_s >= self._pause_s(sentence)
             else:
                 paused = now_s - sentence.end_s >= self._pause_s(sentence) + self.settings.settle_lag_s
@@ -280,7 +326,26 @@ class SentenceAssembler:
 
     def _close(self, stream: str, reason: EndReason, at_s: float) -> Sentence:
         sentence = self._open.pop(stream)
-        return _finished(stream, sentence, reason, at_s)
+        return _finished(stream, sentence, "punctuation" if sentence.stop_held else reason, at_s)
+
+    def _holds(self, final: CaptionFinal, word: TimedWord) -> bool:
+        """Whether a full stop ending ``final`` waits for the next words (only where the producer gives the
+        voice detector's bounds, which say whether a pause followed)."""
+        return self.settings.hold_final_stops and final.speech_start_s is not None and bool(_CUT_STOP.search(word.text))
+
+    def _goes_on(self, held: _Open, final: CaptionFinal, first: TimedWord) -> bool:
+        """Whether ``final``, starting with ``first``, continues the sentence whose full stop is held: it
+        starts in lower case, and the speaker did not pause (the voice detector heard no pause inside one
+        utterance; between two, the silence between their speech is measured)."""
+        if not continues_sentence(first.text):
+            return False
+        if final.utterance_id == held.held_utterance and held.held_speech_end_s is None:
+            return True
+        if final.speech_start_s is not None and held.held_speech_end_s is not None:
+            silence = final.speech_start_s - held.held_speech_end_s
+        else:
+            silence = first.start_s - held.end_s
+        return silence < self.settings.pause_s
 
     def _pause_s(self, sentence: _Open) -> float:
         """The silence after this open sentence that ends it."""

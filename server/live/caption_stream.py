@@ -250,6 +250,8 @@ def _shift(event: CaptionEvent, offset: float) -> CaptionEvent:
         return dataclasses.replace(
             event, start_s=event.start_s + offset, end_s=event.end_s + offset, at_s=event.at_s + offset,
             words=words,
+            speech_start_s=None if event.speech_start_s is None else event.speech_start_s + offset,
+            speech_end_s=None if event.speech_end_s is None else event.speech_end_s + offset,
         )
     assert isinstance(event, CaptionPartial)
     return dataclasses.replace(event, start_s=event.start_s + offset, at_s=event.at_s + offset)

@@ -317,22 +317,45 @@ def test_stock_phrases_in_the_trailing_silence_are_dropped() -> None:
     assert " ".join(e.text for e in finals(events)).split() == speech.words
 
 
-def test_a_long_pause_does_not_bring_back_the_previous_sentence() -> None:
+def test_a_speaker_who_says_the_same_words_again_is_captioned_both_times() -> None:
+    # People repeat themselves ("I don't know what to do."): the first version's guard dropped any new
+    # utterance that repeated the last 60 words verbatim, so the second time was never shown or stored.
     sentence = ["and", "so", "my", "fellow", "americans", "ask", "not"]
-    speech = ScriptedSpeech(sentence, start_s=1.0)
-    vad = speech.vad(30)
-    blip_from = int(20.0 * SAMPLE_RATE) // VAD_WINDOW_SAMPLES  # a cough 20 s later, 0.6 s long
-    for i in range(blip_from, blip_from + 19):
-        vad[i] = 0.9
-    hallucinated = ScriptedSpeech(sentence, start_s=19.8, word_s=0.1)
+    first = ScriptedSpeech(sentence, start_s=1.0)
+    again = ScriptedSpeech(sentence, start_s=20.0)
+    vad = [max(a, b) for a, b in zip(first.vad(30), again.vad(30), strict=True)]
 
     def decode(req: DecodeRequest) -> TranscriptionResult:
-        return speech(req) if req.start_s < 15 else hallucinated(req)
+        return first(req) if req.start_s < 15 else again(req)
 
-    events, requests = drive(CaptionPolicy("s"), 30 * SAMPLE_RATE, vad, decode, 0.3)
-    assert any(r.start_s > 15 for r in requests)  # the cough was decoded ...
+    events, _ = drive(CaptionPolicy("s"), 30 * SAMPLE_RATE, vad, decode, 0.3)
     lines = finals(events)
-    assert [line.text for line in lines] and all(line.start_s < 15 for line in lines)  # ... and dropped
+    assert " ".join(line.text for line in lines).split() == sentence + sentence
+    assert any(line.start_s > 19 for line in lines)
+
+
+def test_a_new_utterance_that_only_says_its_prompt_again_is_dropped() -> None:
+    # A sentence left unfinished ("...and so my fellow americans ask not to") is the prompt of the next
+    # utterance when the speaker goes on soon after; on a cough Whisper may say the prompt again.
+    sentence = ["and", "so", "my", "fellow", "americans", "ask", "not", "to"]
+    speech = ScriptedSpeech(sentence, start_s=1.0)
+    vad = speech.vad(12)
+    cough_from = int(5.0 * SAMPLE_RATE) // VAD_WINDOW_SAMPLES  # 0.6 s after the last word, 0.6 s long
+    for i in range(cough_from, cough_from + 19):
+        vad[i] = 0.9
+    regurgitated = ScriptedSpeech(sentence[:6], start_s=5.0, word_s=0.1)
+    prompts: list[str] = []
+
+    def decode(req: DecodeRequest) -> TranscriptionResult:
+        if req.start_s < 4.5:
+            return speech(req)
+        prompts.append(req.prompt)
+        return regurgitated(req)
+
+    events, _ = drive(CaptionPolicy("s"), 12 * SAMPLE_RATE, vad, decode, 0.3)
+    assert prompts and all("fellow americans ask not" in p for p in prompts)  # the cough was prompted ...
+    lines = finals(events)
+    assert all(line.start_s < 4.5 for line in lines)  # ... and its repeat of the prompt dropped
     assert " ".join(line.text for line in lines).split() == sentence
 
 

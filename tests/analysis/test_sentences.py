@@ -16,6 +16,7 @@ from analysis.sentences import (
     SentenceAssembler,
     SentenceProgress,
     SentenceSettings,
+    continues_sentence,
     ends_sentence,
 )
 from analysis.text_normalize import normalize_text
@@ -161,6 +162,72 @@ def test_a_caller_that_knows_the_speech_is_settled_gets_the_pause_without_the_ca
     assert a.advance(3.9, {"c": 3.9}) == []  # settled silence of 0.9 s: not yet a pause
     (done,) = sentences(a.advance(4.1, {"c": 4.1}))
     assert (done.text, done.reason) == ("later", "pause")
+
+
+def heard(final: CaptionFinal, speech_start_s: float, speech_end_s: float | None = None) -> CaptionFinal:
+    """``final`` as the caption policy gives it: with the voice detector's bounds of its utterance."""
+    return dataclasses.replace(final, speech_start_s=speech_start_s, speech_end_s=speech_end_s)
+
+
+# What tests/e2e/test_transcript_sentences.py's reader does (LJ Speech LJ001-0017, decoded by tiny.en in a
+# simulated stream): a breath inside the sentence, and Whisper's full stop at it.
+CHARACTER = [("those", 11.9, 12.6), ("of", 12.6, 12.8), ("the", 12.8, 13.2), ("written", 13.2, 13.6),
+             ("character.", 13.6, 14.0)]
+FOLLOWED = [("and", 14.5, 14.7), ("they", 14.7, 14.9), ("followed", 14.9, 15.5), ("them", 15.5, 15.7),
+            ("very", 15.7, 15.9), ("closely.", 15.9, 16.1)]
+
+
+def test_a_full_stop_at_a_breath_inside_an_utterance_becomes_a_comma_when_the_words_go_on() -> None:
+    a = SentenceAssembler()
+    held = a.feed(heard(line("c", CHARACTER, at_s=15.3, utt=2), 9.6))
+    # not finished yet: the row shows the words, still open
+    assert [type(e) for e in held] == [SentenceProgress] and held[0].text.endswith("character.")
+    # the voice detector heard no pause (same utterance), so nothing settled ends it meanwhile
+    assert a.advance(16.0, {"c": 14.0}) == []
+    out = a.feed(heard(line("c", FOLLOWED, at_s=16.6, utt=2), 9.6, 16.2))
+    out += a.advance(17.5, {"c": 17.5})
+    (done,) = sentences(out)
+    assert done.text == "those of the written character, and they followed them very closely."
+    assert done.reason == "punctuation" and done.finals == (0, 1)
+
+
+def test_a_held_full_stop_stands_when_the_next_sentence_starts_in_upper_case_or_after_a_pause() -> None:
+    a = SentenceAssembler()
+    a.feed(heard(line("c", [("Imitates", 17.6, 18.2), ("a", 18.2, 18.3), ("freer", 18.3, 18.9), ("hand.", 18.9, 19.7)],
+                      at_s=20.9, utt=3), 17.9))
+    out = a.feed(heard(line("c", [("Simpler", 20.2, 20.8), ("ones.", 20.8, 21.7)], at_s=22.7, utt=3), 17.9))
+    assert [s.text for s in sentences(out)] == ["Imitates a freer hand."]
+    # between two utterances the voice detector's silence counts: a reader's 1.6 s between sentences ends the
+    # first one even when the next starts in lower case (LJ Speech's "that the forms of printed letters")
+    b = SentenceAssembler()
+    b.feed(heard(line("c", [("movable", 6.9, 7.4), ("types.", 7.4, 7.85)], at_s=9.2, utt=1), 0.8, 7.97))
+    out = b.feed(heard(line("c", [("that", 9.3, 9.5), ("the", 9.5, 9.6), ("forms", 9.6, 10.0)], at_s=12.9, utt=2), 9.6))
+    assert [s.text for s in sentences(out)] == ["movable types."]
+    # a breath the detector heard as a pause of 0.6 s (two utterances, the second in lower case) goes on
+    c = SentenceAssembler()
+    c.feed(heard(line("c", CHARACTER, at_s=15.3, utt=2), 9.6, 14.05))
+    out = c.feed(heard(line("c", FOLLOWED, at_s=17.0, utt=3), 14.65)) + c.end_stream("c", 18.0)
+    assert [s.text for s in sentences(out)] == ["those of the written character, and they followed them very closely."]
+    assert continues_sentence("and") and not continues_sentence("I") and not continues_sentence("I'm")
+    assert not continues_sentence("Then") and continues_sentence('"well') and not continues_sentence("3")
+
+
+def test_a_held_full_stop_ends_its_sentence_on_settled_silence_or_after_a_while() -> None:
+    a = SentenceAssembler(SentenceSettings(pause_s=1.0, held_stop_max_s=8.0))
+    a.feed(heard(line("c", [("I", 1.0, 1.2), ("am", 1.2, 1.4), ("tired.", 1.4, 2.0)], at_s=3.2), 1.0, 2.1))
+    assert a.advance(3.5, {"c": 3.0}) == []  # 0.9 s of settled silence after the speech: not yet
+    (done,) = sentences(a.advance(4.0, {"c": 3.2}))
+    assert (done.text, done.reason) == ("I am tired.", "punctuation")
+    # the speaker went on at once (the next utterance is open, so its speech is settled only to the stop)
+    # and no final came: the stop ends the sentence after held_stop_max_s
+    b = SentenceAssembler(SentenceSettings(pause_s=1.0, held_stop_max_s=8.0))
+    b.feed(heard(line("c", [("I", 1.0, 1.2), ("am", 1.2, 1.4), ("tired.", 1.4, 2.0)], at_s=3.2), 1.0, 2.1))
+    assert b.advance(9.5, {"c": 2.0}) == []
+    assert [s.text for s in sentences(b.advance(10.0, {"c": 2.0}))] == ["I am tired."]
+    # a producer without the voice detector's bounds (older ones, tests) gets the stop at once, as before
+    c = SentenceAssembler()
+    assert [s.text for s in sentences(c.feed(line("c", [("I", 1.0, 1.2), ("am", 1.2, 1.4), ("tired.", 1.4, 2.0)])))] \
+        == ["I am tired."]
 
 
 def test_after_a_comma_only_a_longer_pause_ends_the_sentence() -> None:

@@ -26,8 +26,9 @@ async def test_panel_data_flows_to_the_counselor_only(live: AppHarness) -> None:
             timeout=20,
         )
         assert video["event"]["participant_id"] == pid
+        # sentiment is scored on the finished sentence (its full stop waits for settled silence or the next words)
         line = await counselor.expect(
-            "counselor", lambda m: m["event"]["kind"] == "transcript_line", timeout=30
+            "counselor", lambda m: m["event"]["kind"] == "transcript_line" and m["event"]["closed"], timeout=30
         )
         assert isinstance(line["event"]["sentiment"], float)
         point = await counselor.expect("counselor", lambda m: m["event"]["kind"] == "sentiment", timeout=10)
