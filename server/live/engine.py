@@ -36,11 +36,11 @@ from server.media.uplink import UplinkManager
 from server.records.context import RECORDER
 from server.records.recorder import Recorder
 from server.session.delivery import deliver
-from server.session.effects import ToCaptionViewers, ToCounselors, ToParticipant
+from server.session.effects import ToAdmitted, ToCaptionViewers, ToCounselors, ToParticipant
 from server.session.model import Session
 from server.session.participant import Participant
-from server.session.protocol.counselor import CaptionsOff
-from server.session.protocol.server import Caption, CaptionsUnavailable
+from server.session.protocol.counselor import CaptionsOff, CaptionsOn
+from server.session.protocol.server import Caption, CaptionsAvailable, CaptionsUnavailable
 from server.session.states import ConsentState, Role
 from server.settings import SETTINGS, Settings
 
@@ -58,9 +58,19 @@ REVISION_MAX_PRESSURE_S = 0.25
 CAPTIONS_OFF_FOR_COUNSELOR = (
     "Live captions are off for this session: the caption engine is already serving as many sessions as it "
     "can. The call works as usual and voice and video cues carry on, but this session has no live captions, "
-    "no transcript and no crisis-language alerts."
+    "no transcript and no crisis-language alerts until the engine has room; you will be told when they start."
 )
 CAPTIONS_OFF_FOR_PARTICIPANT = "Live captions are not available right now."
+CAPTIONS_ON_FOR_COUNSELOR = (
+    "Live captions are on for this session now, with the transcript and crisis-language alerts. What was "
+    "said while they were off is not in the transcript."
+)
+CAPTIONS_ON_FOR_PARTICIPANT = "Live captions are on now."
+# A session that started without captions gets them when there is room and the pool keeps up easily: no
+# more than one such session per this many seconds (the load figures average over 10 s, so each
+# readmission shows in them before the next), and only while the queue waits are this small.
+READMIT_SPACING_S = 10.0
+READMIT_MAX_PRESSURE_S = 0.25
 
 
 def asr_settings(settings: Settings) -> AsrSettings:
@@ -84,6 +94,17 @@ def free_for_second_pass(pool: AsrPool) -> bool:
     now = pool.now()
     return (pool.queue_depth == 0 and pool.in_flight < max(1, pool.settings.num_workers)
             and pool.load.pressure_s(now) <= REVISION_MAX_PRESSURE_S and not pool.load.saturated(now))
+
+
+def room_for_a_late_session(pool: AsrPool, captioned: int, capacity: int, last_admitted: float | None) -> bool:
+    """Whether a session that started without live captions may get them now: there is room, no session
+    was given captions in the last ``READMIT_SPACING_S`` (the pool's figures must show its load first), and
+    the pool keeps up easily (not saturated, finals in their full window, queue waits short)."""
+    now = pool.now()
+    if captioned >= capacity or (last_admitted is not None and now - last_admitted < READMIT_SPACING_S):
+        return False
+    load = pool.load
+    return not (load.saturated(now) or load.short_finals(now) or load.pressure_s(now) > READMIT_MAX_PRESSURE_S)
 
 
 def caption_message(participant: Participant, event: CaptionEvent) -> Caption:
@@ -135,12 +156,15 @@ class LiveAnalysis:
         self._revision_settings = RevisionSettings()
         self.revisions = RevisionCounts()
         self._guard = CaptionPolicySettings()
-        # Admission: a session is given captions (or not) once, when its first uplink starts, and keeps
-        # that for its life; under load a captioned session gets fewer partials and cheaper finals, never
-        # none.
+        # Admission: a session is given captions (or not) when its first uplink starts; under load a
+        # captioned session gets fewer partials and cheaper finals, never none. One that started without
+        # captions gets them later, oldest first, once room comes free (``_readmit``); a captioned session
+        # keeps them for its life.
         self._captioned: dict[str, Session] = {}
         self._uncaptioned: dict[str, tuple[Session, Literal["capacity", "overloaded"]]] = {}
         self.sessions_shed = 0
+        self.sessions_readmitted = 0
+        self._last_admitted: float | None = None  # pool clock
 
     def session_cues(self, session: Session) -> SessionCues:
         for sid in [sid for sid, c in self.cues.items() if c.session.ended and not self._streams_of(sid)]:
@@ -168,12 +192,16 @@ class LiveAnalysis:
                 revision_settings=self._revision_settings, revision_counts=self.revisions,
             )
             self.transcripts[session.id] = transcript
-            if self._ticker is None:
-                self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="sentence pauses")
+            self._start_ticker()
         return transcript
 
+    def _start_ticker(self) -> None:
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="sentence pauses")
+
     async def _tick(self) -> None:
-        """Ends sentences at pauses: every half second, each speaker's settled time goes to the assembler."""
+        """Every half second: ends sentences at pauses (each speaker's settled time goes to the assembler)
+        and gives captions to a session that started without them when there is room."""
         while True:
             await asyncio.sleep(SENTENCE_TICK_S)
             for sid, transcript in list(self.transcripts.items()):
@@ -182,6 +210,7 @@ class LiveAnalysis:
                     await transcript.advance(transcript.session.clock(), settled)
                 except Exception:
                     log.exception("session %s: ending sentences at a pause failed", sid)
+            self._readmit()
 
     async def _revise_turn(self, turn: TurnToRevise) -> list[TimedWord] | None:
         """The turn's audio decoded again as a whole (beam search, Whisper's full window), or None when its
@@ -239,31 +268,71 @@ class LiveAnalysis:
         video: list[VideoConsumer] = []
         if participant.role is Role.CLIENT:
             video.append(_FaceFeed(session_cues, participant))
-        if self.pool is not None and self._captions_for(session, participant):
-            key = (session.id, participant.id)
-
-            async def on_event(event: CaptionEvent) -> None:
-                await self._route_caption(session, participant, event)
-
-            stream = CaptionStream(self.pool, f"{session.id}/{participant.id}", on_event)
-            self.streams[key] = stream
-            self._audio[stream.stream_id] = stream
-
-            async def stream_closed() -> None:
-                self.streams.pop(key, None)
-                await self.transcript(session).end_stream(stream.stream_id, session.clock())
-
-            audio.insert(0, _Tracked(stream, stream_closed))
+        if self.pool is not None:
+            captioned = self._captions_for(session, participant)
+            audio.insert(0, _CaptionFeed(
+                lambda: self._caption_stream(session, participant),
+                started=self._caption_stream(session, participant) if captioned else None,
+            ))
         return audio, video
+
+    def _caption_stream(self, session: Session, participant: Participant) -> _StartedStream | None:
+        """A caption stream for the participant's audio, when the session has live captions (None until
+        then: a session that started without them may get them later)."""
+        if self.pool is None or session.id not in self._captioned or session.ended:
+            return None
+        key = (session.id, participant.id)
+
+        async def on_event(event: CaptionEvent) -> None:
+            await self._route_caption(session, participant, event)
+
+        stream = CaptionStream(self.pool, f"{session.id}/{participant.id}", on_event)
+        self.streams[key] = stream
+        self._audio[stream.stream_id] = stream
+
+        async def stream_closed() -> None:
+            if self.streams.get(key) is stream:
+                del self.streams[key]
+            await self.transcript(session).end_stream(stream.stream_id, session.clock())
+
+        return stream, stream_closed
+
+    def _forget_ended(self) -> None:
+        for table in (self._captioned, self._uncaptioned):
+            for sid in [sid for sid, entry in table.items() if _session_of(entry).ended]:
+                del table[sid]
+
+    def _readmit(self) -> None:
+        """Live captions for the oldest session that started without them, once there is room and the pool
+        keeps up easily; one session at a time, ``READMIT_SPACING_S`` apart. Its uplinks' caption feeds
+        start their streams with their next audio."""
+        pool = self.pool
+        if pool is None or not self._uncaptioned:
+            return
+        self._forget_ended()
+        if not self._uncaptioned or not room_for_a_late_session(
+            pool, len(self._captioned), self.settings.caption_capacity, self._last_admitted
+        ):
+            return
+        now = pool.now()
+        sid, (session, reason) = next(iter(self._uncaptioned.items()))
+        del self._uncaptioned[sid]
+        self._captioned[sid] = session
+        self._last_admitted = now
+        self.sessions_readmitted += 1
+        log.info("session %s gets live captions now (it started without them: %s; %d captioned sessions)",
+                 sid, reason, len(self._captioned))
+        deliver(session, [
+            ToCounselors(CaptionsOn(message=CAPTIONS_ON_FOR_COUNSELOR)),
+            ToAdmitted(CaptionsAvailable(message=CAPTIONS_ON_FOR_PARTICIPANT)),
+        ])
 
     def _captions_for(self, session: Session, participant: Participant) -> bool:
         """Whether this session has live captions; a new session is admitted while there is room and the
         ASR pool keeps up. Participants of a session without them are told, calmly, when their uplink
         starts (and the counselor's panel why)."""
         assert self.pool is not None
-        for table in (self._captioned, self._uncaptioned):
-            for sid in [sid for sid, entry in table.items() if _session_of(entry).ended]:
-                del table[sid]
+        self._forget_ended()
         if session.id in self._captioned:
             return True
         shed = self._uncaptioned.get(session.id)
@@ -276,12 +345,14 @@ class LiveAnalysis:
             )
             if len(self._captioned) < capacity and not behind:
                 self._captioned[session.id] = session
+                self._last_admitted = self.pool.now()
                 return True
             reason: Literal["capacity", "overloaded"] = (
                 "capacity" if len(self._captioned) >= capacity else "overloaded"
             )
             shed = self._uncaptioned[session.id] = (session, reason)
             self.sessions_shed += 1
+            self._start_ticker()
             log.warning(
                 "session %s starts without live captions (%s: %d captioned sessions, capacity %d)",
                 session.id, reason, len(self._captioned), capacity,
@@ -344,32 +415,50 @@ class LiveAnalysis:
             "attune_sessions_shed", "Sessions started without live captions because the caption engine was full"
         )
         shed.add_metric([], self.sessions_shed)
+        readmitted = CounterMetricFamily(
+            "attune_sessions_readmitted",
+            "Sessions that started without live captions and got them later, when room came free",
+        )
+        readmitted.add_metric([], self.sessions_readmitted)
         captioned = GaugeMetricFamily("attune_caption_sessions", "Live sessions admitted to live captions")
         captioned.add_metric([], sum(1 for s in self._captioned.values() if not s.ended))
         capacity = GaugeMetricFamily("attune_caption_capacity", "Sessions the caption engine admits at once")
         capacity.add_metric([], self.settings.caption_capacity)
-        yield from (shed, captioned, capacity)
+        yield from (shed, readmitted, captioned, capacity)
 
 
 def _session_of(entry: Session | tuple[Session, str]) -> Session:
     return entry[0] if isinstance(entry, tuple) else entry
 
 
-class _Tracked:
-    """An audio consumer that tells when its caption stream has closed (its last words are in)."""
+_StartedStream = tuple[CaptionStream, Callable[[], Coroutine[Any, Any, None]]]  # and its "closed" callback
 
-    def __init__(self, stream: CaptionStream, closed: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self.stream = stream
-        self.closed = closed
+
+class _CaptionFeed:
+    """A participant's audio into their caption stream, and word when the stream has closed (its last words
+    are in). In a session that started without captions the stream starts when the session gets them
+    (``start`` says whether it has, and makes the stream): the audio before that is not captioned."""
+
+    def __init__(self, start: Callable[[], _StartedStream | None], started: _StartedStream | None) -> None:
+        self._start = start
+        self._started = started
 
     async def on_audio(self, samples: npt.NDArray[np.int16], start_s: float) -> None:
-        await self.stream.on_audio(samples, start_s)
+        if self._started is None:
+            self._started = self._start()
+            if self._started is None:
+                return
+        await self._started[0].on_audio(samples, start_s)
 
     async def close(self, flush: bool) -> None:
+        if self._started is None:
+            self._start = lambda: None
+            return
+        stream, closed = self._started
         try:
-            await self.stream.close(flush=flush)
+            await stream.close(flush=flush)
         finally:
-            await self.closed()
+            await closed()
 
 
 class _VoiceFeed:

@@ -326,3 +326,40 @@ def test_on_a_phone_captions_hold_two_to_three_lines_clear_of_the_faces(
         assert log["y"] - 1 <= tail["y"] and tail["y"] + tail["height"] <= log["y"] + log["height"] + 1, (tail, log)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=screenshot_dir / f"captions-phone-{size}.png")
+
+
+def test_a_session_that_gets_live_captions_late_says_so_where_they_appear(
+    open_browser: BrowserFactory, screenshot_dir: Path
+) -> None:
+    # The server's messages of a session that started while the caption engine was full and got captions
+    # when room came free (tests/integration/test_caption_capacity.py sends them for real).
+    call = two_party_call(open_browser, client_agrees=False)
+    client, counselor = call.client, call.counselor
+    empty_client, empty_counselor = client.locator("#captions-empty"), counselor.locator("#captions-empty")
+    inject(client, [{"type": "captions_unavailable", "message": "Live captions are not available right now."}])
+    inject(counselor, [{"type": "counselor", "event": {
+        "kind": "captions_unavailable", "reason": "capacity",
+        "message": "Live captions are off for this session: the caption engine is already serving as many "
+                   "sessions as it can."}}])
+    expect(empty_client).to_have_text("Live captions are not available right now.")
+    expect(empty_counselor).to_contain_text("Live captions are off for this session")
+    client.set_viewport_size(PHONE)
+    client.screenshot(path=screenshot_dir / "captions-unavailable-client-phone.png")
+
+    inject(client, [{"type": "captions_available", "message": "Live captions are on now."}])
+    inject(counselor, [
+        {"type": "captions_available", "message": "Live captions are on now."},  # the public one: the event wins
+        {"type": "counselor", "event": {
+            "kind": "captions_available",
+            "message": "Live captions are on for this session now, with the transcript and crisis-language "
+                       "alerts. What was said while they were off is not in the transcript."}},
+    ])
+    expect(empty_client).to_have_text("Live captions are on now.")
+    expect(empty_counselor).to_contain_text("Live captions are on for this session now")
+    expect(empty_client).to_be_visible()
+    client.screenshot(path=screenshot_dir / "captions-available-client-phone.png")
+    counselor.screenshot(path=screenshot_dir / "captions-available-counselor-laptop.png")
+    # the first words replace the notice
+    inject(client, [caption_message("final", "Thank you for waiting.", utterance=1, start=40.0)])
+    expect(client.locator("#captions-log .caption-final")).to_have_count(1)
+    expect(empty_client).to_be_hidden()

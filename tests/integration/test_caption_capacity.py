@@ -1,6 +1,7 @@
 """Admission to live captions, through the real path (aiortc peers, the real Whisper model): with room for one
 captioned session, a second session runs without captions, its counselor and client are told, the first
-keeps its captions, and the operator metrics count the shed session."""
+keeps its captions, and the operator metrics count the shed session; when the first session ends, the
+second gets live captions (its people are told) and they flow."""
 
 from __future__ import annotations
 
@@ -64,6 +65,22 @@ async def test_a_session_beyond_capacity_runs_without_captions_and_says_so(live:
             assert metric(text, "attune_asr_decode_lag_max_seconds") >= 0.0
             assert "attune_asr_partials_skipped" in text and "attune_asr_decode_seconds_per_audio_second" in text
             assert clw1["you"]["participant_id"] not in text and clw2["you"]["participant_id"] not in text
+
+            # The first session ends: room comes free, and the second session gets live captions.
+            await counselor1.send(type="end_session")
+            on = await counselor2.expect(
+                "counselor", lambda m: m["event"]["kind"] == "captions_available", timeout=20
+            )
+            assert "Live captions are on for this session now" in on["event"]["message"]
+            assert (await client2.expect("captions_available", timeout=5))["message"] == "Live captions are on now."
+            await counselor2.expect("caption", timeout=30)
+            await client2.expect("caption", timeout=10)
+            line = await counselor2.expect(
+                "counselor", lambda m: m["event"]["kind"] == "transcript_line", timeout=30
+            )
+            assert line["event"]["text"]
+            assert not [m for m in client2.inbox if m.get("type") == "counselor"]
+            assert metric(await live.metrics(), "attune_sessions_readmitted_total") == 1.0
         finally:
             await pc2.close()
     finally:

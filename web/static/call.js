@@ -186,9 +186,11 @@ function handle(message) {
     case 'caption': onCaption(message); break;
     // The counselor's event says more (why, and what else is off); it wins over the public sentence.
     case 'captions_unavailable': if (role !== 'counselor') captionView?.unavailable(message.message); break;
+    case 'captions_available': if (role !== 'counselor') captionView?.available(message.message); break;
     case 'counselor':
       if (role !== 'counselor') break;
       if (message.event?.kind === 'captions_unavailable') captionView?.unavailable(message.event.message);
+      if (message.event?.kind === 'captions_available') captionView?.available(message.event.message);
       counselorPanel?.handle(message.event ?? {});
       break;
     case 'error': onError(message); break;

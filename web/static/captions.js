@@ -40,6 +40,7 @@ export class CaptionView {
     this.empty = empty;
     this.jump = jump;
     this.unavailableText = null;  // set when the server runs this session without live captions
+    this.availableText = null;  // set when such a session gets them later
     this.onToggle = onToggle;
     this.smaller = smaller;
     this.larger = larger;
@@ -105,13 +106,22 @@ export class CaptionView {
     this.empty.hidden = this.enabled && !this.unavailableText && this.log.childElementCount > 0;
     this.empty.textContent = !this.enabled
       ? 'Captions are hidden on your screen. Others still see theirs, and you can press Show captions at any time.'
-      : this.unavailableText ?? 'Captions will appear here when someone who turned on captions speaks.';
+      : this.unavailableText ?? this.availableText
+        ?? 'Captions will appear here when someone who turned on captions speaks.';
   }
 
   // The server runs this session without live captions (it is at capacity): say so where they would be.
   unavailable(text) {
     if (typeof text !== 'string' || !text) return;
     this.unavailableText = text;
+    this.updateEmpty();
+  }
+
+  // The session has live captions now (room came free): say so until the first words come.
+  available(text) {
+    if (typeof text !== 'string' || !text) return;
+    this.unavailableText = null;
+    this.availableText = text;
     this.updateEmpty();
   }
 

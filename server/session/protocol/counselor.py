@@ -203,6 +203,16 @@ class CaptionsOff(CounselorEvent):
     message: str
 
 
+class CaptionsOn(CounselorEvent):
+    """Live captions are on again for a session that started without them (room came free in the caption
+    engine): captions, transcript lines and text cues from now on; what was said while they were off is
+    not in the transcript. ``message`` is the sentence to show."""
+
+    cadence: ClassVar[str] = "once, when the session gets live captions"
+    kind: Literal["captions_available"] = "captions_available"
+    message: str
+
+
 CounselorEventUnion = (
     Lobby
     | ConsentStates
@@ -218,8 +228,9 @@ CounselorEventUnion = (
     | Listening
     | MutedKinds
     | CaptionsOff
+    | CaptionsOn
 )
 COUNSELOR_EVENTS: tuple[type[CounselorEvent], ...] = (
     Lobby, ConsentStates, UplinkState, TranscriptLine, CueRaised, Alert, SentimentPoint,
-    Conversation, VoiceState, VideoState, CameraState, Listening, MutedKinds, CaptionsOff,
+    Conversation, VoiceState, VideoState, CameraState, Listening, MutedKinds, CaptionsOff, CaptionsOn,
 )

@@ -204,6 +204,15 @@ class CaptionsUnavailable(PublicMessage):
     message: str
 
 
+class CaptionsAvailable(PublicMessage):
+    """Live captions are on now for this session, which started without them. ``message`` is a calm
+    sentence to show as is."""
+
+    recipients: ClassVar[str] = "everyone admitted, when a session started without captions gets them"
+    type: Literal["captions_available"] = "captions_available"
+    message: str
+
+
 class ErrorReply(PublicMessage):
     """The message was refused; nothing else changed."""
 
@@ -231,7 +240,8 @@ class CounselorChannel(BaseModel):
 
 PUBLIC_MESSAGES: tuple[type[PublicMessage], ...] = (
     Welcome, ConsentRecorded, Subscribed, Waiting, Admitted, Declined, Roster, SignalRelay, UplinkAnswer,
-    UplinkClosed, ChatRelay, SessionEnded, Caption, CaptionsUnavailable, ErrorReply, Pong,
+    UplinkClosed, ChatRelay, SessionEnded, Caption, CaptionsUnavailable, CaptionsAvailable, ErrorReply,
+    Pong,
 )
 ServerMessage = PublicMessage | CounselorChannel
 
