@@ -343,9 +343,32 @@ def guard_segments(
             continue
         words.extend(w for w in seg.words if word_key(w.text))
     words = _cut_repetition(words, settings.max_ngram_repeats)
+    words = _cut_outro(words)
     if partial:
         while words and word_anomaly_score(words[-1]) >= settings.partial_tail_anomaly_score:
             words.pop()
+    return words
+
+
+# Whisper learnt from video subtitles to end unclear audio with a video's sign-off ("Thank you for
+# watching."), a hallucination widely reported by its users; the dev split has it at the end of a clip
+# of hard-to-hear speech. Nobody says these in a counseling session, so a last sentence that is exactly
+# one of them is dropped. ("Thank you." alone is left: people say it.)
+_OUTROS = frozenset({
+    "thank you for watching", "thanks for watching", "thank you so much for watching",
+    "thank you for watching this video", "i hope you enjoyed this video", "i hope you enjoyed it",
+    "please subscribe", "please like and subscribe", "like and subscribe", "don't forget to subscribe",
+    "see you in the next video", "see you next time", "subtitles by the amara org community",
+})
+
+
+def _cut_outro(words: list[AsrWord]) -> list[AsrWord]:
+    """``words`` without a last sentence that is a video's sign-off."""
+    start = len(words) - 1
+    while start > 0 and not words[start - 1].text.strip().endswith(_SENTENCE_END):
+        start -= 1
+    if start >= 0 and " ".join(word_key(w.text) for w in words[start:]) in _OUTROS:
+        return words[:start]
     return words
 
 

@@ -380,6 +380,19 @@ def test_guard_drops_no_speech_low_confidence_and_repetitive_segments() -> None:
     assert [w.text.strip() for w in guard_segments(res, settings)] == ["kept", "words", "here"]
 
 
+def test_guard_drops_a_video_sign_off_whisper_invents_at_the_end() -> None:
+    # tiny.en on a hard-to-hear dev clip (speechocean762 9624_096240001-0004): its final decode ended so.
+    res = TranscriptionResult((seg("He just turns on the left."), seg("Thank you for watching.")), "en", 5.0)
+    assert [w.text.strip() for w in guard_segments(res, CaptionPolicySettings())] == \
+        ["He", "just", "turns", "on", "the", "left."]
+    alone = TranscriptionResult((seg("I hope you enjoyed this video."),), "en", 2.0)
+    assert guard_segments(alone, CaptionPolicySettings()) == []
+    # what people do say stays
+    for text in ("Thank you.", "Thank you for listening.", "I was watching TV. Thanks for watching it with me."):
+        kept = guard_segments(TranscriptionResult((seg(text),), "en", 3.0), CaptionPolicySettings())
+        assert " ".join(w.text.strip() for w in kept) == text
+
+
 def test_guard_cuts_repetition_loops() -> None:
     res = TranscriptionResult((seg("I said go on go on go on go on go on now"),), "en", 5.0)
     kept = [w.text.strip() for w in guard_segments(res, CaptionPolicySettings())]
