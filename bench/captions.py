@@ -387,11 +387,16 @@ def sentence_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
     per_final = [n for r in rows for n in r["words_per_final"]]
     per_sentence = [n for r in rows for n in r["words_per_sentence"]]
+    # the server's own sentences (its assembler also sees the voice detector's bounds, which a caption
+    # message does not carry, so it holds a full stop Whisper put at a breath; the lane's view cannot)
+    per_stored = [len(text.split()) for r in rows for text in (r.get("stored") or [])]
     return {
         "finals": len(per_final),
         "sentences": len(per_sentence),
         "words_per_final": median(per_final),
         "words_per_sentence": median(per_sentence),
+        "stored_lines": len(per_stored),
+        "words_per_stored_line": median(per_stored),
         "wer_sentences": round(wer([r["reference"] for r in rows], [" ".join(r["sentences"]) for r in rows]), 2),
         # the server's stored transcript after the second pass over each turn (WebRTC path only)
         "wer_stored": (
@@ -473,10 +478,15 @@ def main(argv: list[str] | None = None) -> int:
     print_table(f"bench.captions: {path}, split {args.split}, concurrency {args.concurrency}, wall {wall:.0f} s",
                 summary)
     print(f"\n{'source':<16}{'finals':>8}{'words/final':>13}{'sentences':>11}{'words/sent.':>13}{'WER sent.':>11}"
-          f"{'WER stored':>12}")
+          f"{'stored':>8}{'words/stored':>14}{'WER stored':>12}")
+
+    def shown(value: Any) -> Any:
+        return "-" if value is None else value
+
     for name, s in summary.items():
-        print(f"{name:<16}{s['finals']:>8}{s['words_per_final'] or '-':>13}{s['sentences']:>11}"
-              f"{s['words_per_sentence'] or '-':>13}{s['wer_sentences']:>11}{s['wer_stored'] or '-':>12}")
+        print(f"{name:<16}{s['finals']:>8}{shown(s['words_per_final']):>13}{s['sentences']:>11}"
+              f"{shown(s['words_per_sentence']):>13}{s['wer_sentences']:>11}{s['stored_lines']:>8}"
+              f"{shown(s['words_per_stored_line']):>14}{shown(s['wer_stored']):>12}")
     if "turns_revised" in metrics:
         print("second pass over finished turns: " + ", ".join(
             f"{k.removeprefix('turns_')} {int(v)}" for k, v in metrics.items() if k.startswith("turns_")))
