@@ -69,6 +69,12 @@ async def test_speech_right_after_silence_keeps_its_first_words(transcriber: Whi
 async def test_an_utterance_right_after_another_keeps_its_first_words(transcriber: WhisperTranscriber) -> None:
     gap = np.zeros(int(0.6 * 16000), np.int16)
     words = await streamed(transcriber, np.concatenate([utterance("0880"), gap, utterance("0890")]))
-    opening = normalize_text(OPENINGS["0890"]).split()[:4]
-    assert any(words[i : i + 4] == opening for i in range(len(words))), words
+    # The second utterance's first word right after the cut is heard, if not always right: under CPU load
+    # tiny.en once made "unless" "i'd less" (a CI run; also locally with a busy core beside it). What must
+    # not happen is what the policy once did, settle the words after it and lose it: so its next words
+    # are there, and something stands for it between them and the first utterance's last word.
+    after = normalize_text(OPENINGS["0890"]).split()[1:4]  # "to be rather"
+    found = [i for i in range(1, len(words)) if words[i : i + 3] == after]
+    assert found, " ".join(words)
+    assert words[found[0] - 1] != "man", " ".join(words)  # "...young man" ends the first utterance
     assert words[:4] == normalize_text(OPENINGS["0880"]).split()[:4], words
