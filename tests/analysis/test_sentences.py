@@ -208,6 +208,12 @@ def test_a_held_full_stop_stands_when_the_next_sentence_starts_in_upper_case_or_
     c.feed(heard(line("c", CHARACTER, at_s=15.3, utt=2), 9.6, 14.05))
     out = c.feed(heard(line("c", FOLLOWED, at_s=17.0, utt=3), 14.65)) + c.end_stream("c", 18.0)
     assert [s.text for s in sentences(out)] == ["those of the written character, and they followed them very closely."]
+    # ... and one of 1.1 s (a CI run of the sentence test), too
+    d = SentenceAssembler()
+    d.feed(heard(line("c", CHARACTER, at_s=15.3, utt=2), 9.6, 14.05))
+    assert d.advance(15.5, {"c": 15.2}) == []  # the next utterance has not opened yet: not a pause
+    out = d.feed(heard(line("c", FOLLOWED, at_s=17.0, utt=3), 15.15)) + d.end_stream("c", 18.0)
+    assert [s.text for s in sentences(out)] == ["those of the written character, and they followed them very closely."]
     assert continues_sentence("and") and not continues_sentence("I") and not continues_sentence("I'm")
     assert not continues_sentence("Then") and continues_sentence('"well') and not continues_sentence("3")
 
@@ -215,8 +221,8 @@ def test_a_held_full_stop_stands_when_the_next_sentence_starts_in_upper_case_or_
 def test_a_held_full_stop_ends_its_sentence_on_settled_silence_or_after_a_while() -> None:
     a = SentenceAssembler(SentenceSettings(pause_s=1.0, held_stop_max_s=8.0))
     a.feed(heard(line("c", [("I", 1.0, 1.2), ("am", 1.2, 1.4), ("tired.", 1.4, 2.0)], at_s=3.2), 1.0, 2.1))
-    assert a.advance(3.5, {"c": 3.0}) == []  # 0.9 s of settled silence after the speech: not yet
-    (done,) = sentences(a.advance(4.0, {"c": 3.2}))
+    assert a.advance(3.5, {"c": 3.3}) == []  # 1.2 s of settled silence after the speech: not yet
+    (done,) = sentences(a.advance(4.0, {"c": 3.5}))
     assert (done.text, done.reason) == ("I am tired.", "punctuation")
     # the speaker went on at once (the next utterance is open, so its speech is settled only to the stop)
     # and no final came: the stop ends the sentence after held_stop_max_s
