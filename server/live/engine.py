@@ -51,10 +51,10 @@ OVERLOAD_FLOOR_SESSIONS = 2  # never shed for a behind pool while fewer sessions
 REVISION_BEAM_SIZE = 5
 REVISION_PRIORITY = 2  # after every caption decode: a turn's second pass waits until the captions are served
 REVISION_WAIT_TRIES, REVISION_WAIT_STEP_S = 20, 0.5  # how long a finished turn waits for an idle pool
-# A second pass holds a worker for seconds (a whole turn, Whisper's 30 s window, beam 5): it starts only
-# when a worker is free, nothing waits, and the captions' recent queue waits (``PoolLoad.pressure_s``) are
-# under this.
-REVISION_MAX_PRESSURE_S = 0.25
+# The captions' recent queue waits (``PoolLoad.pressure_s``) at most this, and the pool not saturated: it
+# keeps up easily (``pool_is_calm``). Only then does a second pass start (it holds a worker for seconds: a
+# whole turn, Whisper's 30 s window, beam 5), or a session that started without captions get them.
+CALM_PRESSURE_S = 0.25
 CAPTIONS_OFF_FOR_COUNSELOR = (
     "Live captions are off for this session: the caption engine is already serving as many sessions as it "
     "can. The call works as usual and voice and video cues carry on, but this session has no live captions, "
@@ -66,11 +66,10 @@ CAPTIONS_ON_FOR_COUNSELOR = (
     "said while they were off is not in the transcript."
 )
 CAPTIONS_ON_FOR_PARTICIPANT = "Live captions are on now."
-# A session that started without captions gets them when there is room and the pool keeps up easily: no
-# more than one such session per this many seconds (the load figures average over 10 s, so each
-# readmission shows in them before the next), and only while the queue waits are this small.
+# A session that started without captions gets them when there is room and the pool is calm: no more than
+# one such session per this many seconds (the load figures average over 10 s, so each readmission shows in
+# them before the next).
 READMIT_SPACING_S = 10.0
-READMIT_MAX_PRESSURE_S = 0.25
 
 
 def asr_settings(settings: Settings) -> AsrSettings:
@@ -88,23 +87,26 @@ def asr_settings(settings: Settings) -> AsrSettings:
     )
 
 
+def pool_is_calm(pool: AsrPool, now: float) -> bool:
+    """The captions' recent queue waits are short and the pool is not saturated."""
+    return pool.load.pressure_s(now) <= CALM_PRESSURE_S and not pool.load.saturated(now)
+
+
 def free_for_second_pass(pool: AsrPool) -> bool:
-    """Whether a turn's second pass may start now: a worker is free, no decode waits, and the captions'
-    recent queue waits are short (a second pass holds its worker for seconds)."""
-    now = pool.now()
+    """Whether a turn's second pass may start now: a worker is free, no decode waits, and the pool is calm
+    (a second pass holds its worker for seconds)."""
     return (pool.queue_depth == 0 and pool.in_flight < max(1, pool.settings.num_workers)
-            and pool.load.pressure_s(now) <= REVISION_MAX_PRESSURE_S and not pool.load.saturated(now))
+            and pool_is_calm(pool, pool.now()))
 
 
 def room_for_a_late_session(pool: AsrPool, captioned: int, capacity: int, last_admitted: float | None) -> bool:
     """Whether a session that started without live captions may get them now: there is room, no session
     was given captions in the last ``READMIT_SPACING_S`` (the pool's figures must show its load first), and
-    the pool keeps up easily (not saturated, finals in their full window, queue waits short)."""
+    the pool is calm with finals in their full window."""
     now = pool.now()
     if captioned >= capacity or (last_admitted is not None and now - last_admitted < READMIT_SPACING_S):
         return False
-    load = pool.load
-    return not (load.saturated(now) or load.short_finals(now) or load.pressure_s(now) > READMIT_MAX_PRESSURE_S)
+    return pool_is_calm(pool, now) and not pool.load.short_finals(now)
 
 
 def caption_message(participant: Participant, event: CaptionEvent) -> Caption:
