@@ -219,7 +219,7 @@ def test_a_held_full_stop_stands_when_the_next_sentence_starts_in_upper_case_or_
 
 
 def test_a_held_full_stop_ends_its_sentence_on_settled_silence_or_after_a_while() -> None:
-    a = SentenceAssembler(SentenceSettings(pause_s=1.0, held_stop_max_s=8.0))
+    a = SentenceAssembler(SentenceSettings(pause_s=1.0, held_stop_pause_s=1.3, held_stop_max_s=8.0))
     a.feed(heard(line("c", [("I", 1.0, 1.2), ("am", 1.2, 1.4), ("tired.", 1.4, 2.0)], at_s=3.2), 1.0, 2.1))
     assert a.advance(3.5, {"c": 3.3}) == []  # 1.2 s of settled silence after the speech: not yet
     (done,) = sentences(a.advance(4.0, {"c": 3.5}))
