@@ -360,16 +360,65 @@ _OUTROS = frozenset({
     "please subscribe", "please like and subscribe", "like and subscribe", "don't forget to subscribe",
     "see you in the next video", "see you next time", "subtitles by the amara org community",
 })
+# The sign-off also comes as a run of clauses, glued to the last words heard or looping until the
+# decode ends ("... on the Thank you very much for your time, and I'll see you in the next one." and
+# "Thank you very much for watching, see you in the next video, see you in the next video, see"). Such a
+# run is dropped when one of its clauses names the video; without that ("Thank you very much for your
+# time.", "See you next week.") it is what a counselor or client says, and stays.
+_SIGN_OFF_CLAUSE = re.compile(
+    r"(?:and |so |but |okay |ok )?(?:"
+    r"(?:thank you|thanks)(?: so much| very much)?(?: guys| everyone| everybody| all)?"
+    r"(?: (?:again )?for (?:watching|listening|your time|your attention|joining us|joining|tuning in))?"
+    r"(?: (?:this|the|my|our) (?:video|episode|channel))?"
+    r"|(?:i'll |we'll |i will |we will )?see you(?: guys| all)?"
+    r" (?:in the next (?:video|one|episode)|next time|soon|later|in the next)"
+    r"|(?:please |don't forget to )?(?:like (?:and |share and )?)?subscribe(?: to (?:my|our|the) channel)?"
+    r"|i hope you (?:enjoyed|liked) (?:this|the) (?:video|episode)"
+    r"|subtitles by the amara org community"
+    r"|bye(?: bye)?|goodbye"
+    r")"
+)
+_VIDEO_MARKER = re.compile(r"\b(?:watching|video|episode|subscribe|channel|amara|next one|tuning in)\b")
+_CLAUSE_END = (",", ";", ":", *_SENTENCE_END)
 
 
 def _cut_outro(words: list[AsrWord]) -> list[AsrWord]:
-    """``words`` without a last sentence that is a video's sign-off."""
+    """``words`` without a video's sign-off at their end: a last sentence that is one, or a run of
+    sign-off clauses one of which names the video."""
     start = len(words) - 1
     while start > 0 and not words[start - 1].text.strip().endswith(_SENTENCE_END):
         start -= 1
     if start >= 0 and " ".join(word_key(w.text) for w in words[start:]) in _OUTROS:
         return words[:start]
-    return words
+    return words[: _sign_off_run_start(words)]
+
+
+def _sign_off_run_start(words: list[AsrWord]) -> int:
+    """Where a trailing run of sign-off clauses naming the video begins (``len(words)`` if none)."""
+    keys = [word_key(w.text) for w in words]
+    ends = [i + 1 for i, w in enumerate(words) if w.text.strip().endswith(_CLAUSE_END)]
+    if not ends or ends[-1] != len(words):
+        ends.append(len(words))
+    bounds = [0, *ends]
+    clauses = [(bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1) if bounds[k] < bounds[k + 1]]
+    run: list[tuple[int, int]] = []
+    if clauses and not words[-1].text.strip().endswith(_CLAUSE_END) and len(clauses) > 1:
+        # a loop cut off by the end of the decode: the last clause is the start of the one before it
+        lo, hi = clauses[-1]
+        plo, phi = clauses[-2]
+        if hi - lo < phi - plo and keys[lo:hi] == keys[plo : plo + hi - lo]:
+            run.append(clauses.pop())
+    while clauses and _SIGN_OFF_CLAUSE.fullmatch(" ".join(keys[clauses[-1][0] : clauses[-1][1]])):
+        run.append(clauses.pop())
+    if clauses:
+        # the sign-off glued to the last words heard: Whisper capitalises where it thinks it begins
+        lo, hi = clauses[-1]
+        for i in range(lo + 1, hi):
+            if words[i].text.strip()[:1].isupper() and _SIGN_OFF_CLAUSE.fullmatch(" ".join(keys[i:hi])):
+                run.append((i, hi))
+                break
+    named = [c for c in run if _VIDEO_MARKER.search(" ".join(keys[c[0] : c[1]]))]
+    return min(c[0] for c in run) if named else len(words)
 
 
 def word_anomaly_score(word: AsrWord) -> float:

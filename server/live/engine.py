@@ -221,6 +221,12 @@ class LiveAnalysis:
         pool = self.pool
         if stream is None or pool is None:
             return None
+        # The audio is taken first: a turn may be as long as the stream keeps, and the wait below must not
+        # let its beginning go.
+        start_s, end_s = turn.audio_span(self._revision_settings.pad_s)
+        audio = stream.audio_between(start_s, end_s)
+        if audio is None:
+            return None
         # Only on an idle pool (waiting a little for one): the captions' decodes never queue behind a second
         # pass. Under load the turn keeps its live words and the metric says so.
         for _ in range(REVISION_WAIT_TRIES):
@@ -228,10 +234,6 @@ class LiveAnalysis:
                 break
             await asyncio.sleep(REVISION_WAIT_STEP_S)
         else:
-            return None
-        start_s, end_s = turn.audio_span(self._revision_settings.pad_s)
-        audio = stream.audio_between(start_s, end_s)
-        if audio is None:
             return None
         try:
             result = await pool.transcribe(

@@ -393,6 +393,27 @@ def test_guard_drops_a_video_sign_off_whisper_invents_at_the_end() -> None:
         assert " ".join(w.text.strip() for w in kept) == text
 
 
+def test_guard_drops_a_run_of_sign_off_clauses_that_names_the_video() -> None:
+    def kept(text: str) -> str:
+        words = guard_segments(TranscriptionResult((seg(text),), "en", 9.0), CaptionPolicySettings())
+        return " ".join(w.text.strip() for w in words)
+
+    # tiny.en's stored sentences on dev clips: glued to the last words heard, and looping to the end
+    assert kept("It rolled on the Thank you very much for your time, and I'll see you in the next one.") == \
+        "It rolled on the"
+    assert kept("Thank you very much for watching, see you in the next video, see you in the next video, see") == ""
+    assert kept("We stayed home. Thanks for watching, please subscribe.") == "We stayed home."
+    # what people do say stays: no clause names a video
+    for text in (
+        "Thank you very much for your time, and I'll see you next week.",
+        "Thank you very much, and thank you very much.",
+        "We talked about it. See you soon, bye.",
+        "I don't know, I don't know, I don",
+        "I was watching the next one, see",
+    ):
+        assert kept(text) == text
+
+
 def test_guard_cuts_repetition_loops() -> None:
     res = TranscriptionResult((seg("I said go on go on go on go on go on now"),), "en", 5.0)
     kept = [w.text.strip() for w in guard_segments(res, CaptionPolicySettings())]
