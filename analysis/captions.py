@@ -31,6 +31,7 @@ Policy (measured against plain LocalAgreement-2 in ``bench.captions_sim``):
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -385,24 +386,26 @@ _CLAUSE_END = (",", ";", ":", *_SENTENCE_END)
 def _cut_outro(words: list[AsrWord]) -> list[AsrWord]:
     """``words`` without a video's sign-off at their end: a last sentence that is one, or a run of
     sign-off clauses one of which names the video."""
+    if not words:
+        return words
+    keys = [word_key(w.text) for w in words]
     start = len(words) - 1
     while start > 0 and not words[start - 1].text.strip().endswith(_SENTENCE_END):
         start -= 1
-    if start >= 0 and " ".join(word_key(w.text) for w in words[start:]) in _OUTROS:
+    if " ".join(keys[start:]) in _OUTROS:
         return words[:start]
-    return words[: _sign_off_run_start(words)]
+    return words[: _sign_off_run_start(words, keys)]
 
 
-def _sign_off_run_start(words: list[AsrWord]) -> int:
-    """Where a trailing run of sign-off clauses naming the video begins (``len(words)`` if none)."""
-    keys = [word_key(w.text) for w in words]
+def _sign_off_run_start(words: list[AsrWord], keys: list[str]) -> int:
+    """Where a trailing run of sign-off clauses naming the video begins (``len(words)`` if none);
+    ``keys``: the words' comparison forms."""
     ends = [i + 1 for i, w in enumerate(words) if w.text.strip().endswith(_CLAUSE_END)]
     if not ends or ends[-1] != len(words):
         ends.append(len(words))
-    bounds = [0, *ends]
-    clauses = [(bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1) if bounds[k] < bounds[k + 1]]
+    clauses = list(itertools.pairwise([0, *ends]))
     run: list[tuple[int, int]] = []
-    if clauses and not words[-1].text.strip().endswith(_CLAUSE_END) and len(clauses) > 1:
+    if len(clauses) > 1 and not words[-1].text.strip().endswith(_CLAUSE_END):
         # a loop cut off by the end of the decode: the last clause is the start of the one before it
         lo, hi = clauses[-1]
         plo, phi = clauses[-2]
