@@ -30,13 +30,19 @@ class RevisionSettings:
     """``turn_pause_s``: settled silence after which a turn is over (longer than the sentence pause, so a
     turn holds the sentences said in one breath group). ``max_turn_s``: Whisper's window is 30 s; the
     audio sent is the turn plus ``pad_s`` either side. ``min_similarity``: the new words must resemble the
-    old ones this much (word-level ratio) or the revision is refused (a hallucination, a lost window).
+    old ones this much (word-level ratio) or the revision is refused (a hallucination the guards did not
+    catch). It is low because the first pass is the one more often wrong: where a speaker is hard to
+    understand, live captions loop and stray ("what's your name, what's your name"), and a sound second
+    pass of the same audio resembles them less than half (dev: 0.48 and 0.49 for two such turns, whose
+    second passes matched the offline decode). ``min_word_ratio``: the new words must number this share of
+    the old ones at least, or the second pass lost part of its window.
     """
 
     turn_pause_s: float = 4.0
     max_turn_s: float = 24.0
     pad_s: float = 1.0
-    min_similarity: float = 0.5
+    min_similarity: float = 0.3
+    min_word_ratio: float = 0.6
     # words of the second pass set this far outside the turn's first and last word belong to its neighbours
     # (the padding holds silence, or the end of the speaker's previous words)
     outside_s: float = 0.5
@@ -92,12 +98,27 @@ class TurnTracker:
             out.append(self._close(sentence.stream_id))
         return out
 
-    def advance(self, settled_until_s: Mapping[str, float]) -> list[TurnToRevise]:
-        """``settled_until_s``: per stream, the time up to which its speech is settled."""
+    def advance(
+        self, settled_until_s: Mapping[str, float], open_start_s: Mapping[str, float] | None = None
+    ) -> list[TurnToRevise]:
+        """``settled_until_s``: per stream, the time up to which its speech is settled. ``open_start_s``: per
+        stream, where the speaker's unfinished sentence began, if they have one: its words are settled too,
+        so settled time alone would end a turn 4 s into every sentence after its first, and the turn would
+        be decoded without the sentences that follow it. A turn goes on while its speaker's next sentence
+        began within the pause; it ends when the sentence would make it longer than ``max_turn_s``."""
         out: list[TurnToRevise] = []
+        opened = open_start_s or {}
         for stream, turn in list(self._turns.items()):
             known = settled_until_s.get(stream)
-            if known is not None and known - turn.end_s >= self.settings.turn_pause_s:
+            if known is None:
+                continue
+            began = opened.get(stream)
+            s = self.settings
+            if began is not None and began > turn.end_s:
+                over = began - turn.end_s >= s.turn_pause_s or known - turn.start_s > s.max_turn_s
+            else:
+                over = known - turn.end_s >= s.turn_pause_s
+            if over:
                 out.append(self._close(stream))
         return out
 
@@ -140,13 +161,59 @@ def similarity(old: Sequence[TimedWord], new: Sequence[TimedWord]) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+def _middle(word: TimedWord) -> float:
+    return (word.start_s + word.end_s) / 2
+
+
+def without_trailing_insertions(old: Sequence[TimedWord], new: Sequence[TimedWord]) -> list[TimedWord]:
+    """The second pass's words less those it adds after the first pass's last word, past its end. The
+    padding after a turn is there so Whisper hears the last word whole; when the turn was cut at its length
+    while the speaker went on, it holds the next sentence's first word, decoded again as that sentence's
+    ("...types. That" and then "That the forms..."). Words before the first pass's first word stay: there
+    the second pass hears the onsets the first pass lost (dev: "you going to have another drink?" where
+    the captions had "going to have...")."""
+    a, b = [word_key(w.text) for w in old], [word_key(w.text) for w in new]
+    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    if not old or not ops or ops[-1][0] != "insert":
+        return list(new)
+    first_added = ops[-1][3]
+    end = next((j for j in range(first_added, len(new)) if _middle(new[j]) > old[-1].end_s), len(new))
+    return list(new[:end])
+
+
+def _shared_out(
+    stored: Sequence[StoredSentence], old: Sequence[TimedWord], new: Sequence[TimedWord], bounds: Sequence[float]
+) -> list[list[TimedWord]]:
+    """Each new word goes to the sentence of the old word it stands for (the two passes aligned word by word):
+    Whisper's word times stretch across pauses, so at a sentence boundary time alone gives "That" of the
+    next sentence to the one before. A word with no old counterpart goes by its time (``bounds``: the
+    middles of the gaps between sentences), between the sentences of the old words either side of it."""
+    sentence_of = [k for k, sentence in enumerate(stored) for _ in sentence.words]
+    a, b = [word_key(w.text) for w in old], [word_key(w.text) for w in new]
+    shares: list[list[TimedWord]] = [[] for _ in stored]
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        for j in range(j1, j2):
+            if tag in ("equal", "replace"):
+                k = sentence_of[i1 + (j - j1) * (i2 - i1) // (j2 - j1)]
+            elif tag == "insert":
+                lowest = sentence_of[i1 - 1] if i1 > 0 else 0
+                highest = sentence_of[i1] if i1 < len(old) else len(stored) - 1
+                by_time = sum(1 for bound in bounds if _middle(new[j]) >= bound)
+                k = min(max(by_time, lowest), highest)
+            else:  # "delete" holds no new words
+                continue
+            shares[k].append(new[j])
+    return shares
+
+
 def revised_sentences(
     stored: Sequence[StoredSentence], new_words: Sequence[TimedWord], settings: RevisionSettings | None = None
 ) -> list[RevisedSentence] | None:
-    """The turn's sentences with the second pass's words, each word going to the sentence whose time it
-    falls in (the boundary between two sentences is the middle of the gap between them). None when the
-    second pass is not to be trusted: no words, or too unlike the first (``min_similarity``). Sentences
-    whose words did not change are left out; a sentence that would be left without words keeps its own.
+    """The turn's sentences with the second pass's words, each word going to the sentence of the first-pass
+    word it stands for (``_shared_out``). None when the
+    second pass is not to be trusted: no words, too few (``min_word_ratio``) or too unlike the first
+    (``min_similarity``). Sentences whose words did not change are left out; a sentence that would be left
+    without words keeps its own.
     """
     s = settings or RevisionSettings()
     stored = sorted((x for x in stored if x.words), key=lambda x: x.start_s)
@@ -158,13 +225,10 @@ def revised_sentences(
         return None
     bounds = [(a.end_s + b.start_s) / 2 for a, b in itertools.pairwise(stored)]
     old_words = [w for x in stored for w in x.words]
-    if similarity(old_words, new_words) < s.min_similarity:
+    new_words = without_trailing_insertions(old_words, new_words)
+    if len(new_words) < s.min_word_ratio * len(old_words) or similarity(old_words, new_words) < s.min_similarity:
         return None
-    shares: list[list[TimedWord]] = [[] for _ in stored]
-    for word in new_words:
-        middle = (word.start_s + word.end_s) / 2
-        index = sum(1 for b in bounds if middle >= b)
-        shares[index].append(word)
+    shares = _shared_out(stored, old_words, new_words, bounds)
     out: list[RevisedSentence] = []
     for sentence, share in zip(stored, shares, strict=True):
         if not share:

@@ -24,6 +24,11 @@ sentences of the first pass against the reference); on the WebRTC path also ``we
 counselor's transcript as the server stored it, after the second pass over each finished turn.
 Over the WebSocket a final carries its span but not its word
 times, so the bench spreads a final's words evenly over its span (pauses between finals are exact).
+
+Clips follow each other ``SPEAKER_CHANGE_S`` apart (each is another speaker, and a speaker's turn ends at a
+4 s pause). The offline pass seeds CTranslate2's sampling (``--seed``) so that it repeats. The JSON keeps
+every finished turn's first-pass sentences and second-pass words (``second_passes``) for
+``python -m bench.revision_replay``.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
 import numpy as np
 import numpy.typing as npt
 
@@ -69,6 +75,9 @@ log = logging.getLogger(__name__)
 
 FRAME = 320  # 20 ms at 16 kHz
 TAIL_S = 4.0  # silence after the last utterance, for the last finals
+# Silence added between two clips of a lane: each clip is another speaker, and in a session another speaker
+# is another stream, which ends the turn; on one stream only a pause longer than the turn pause (4 s) does.
+SPEAKER_CHANGE_S = 3.5
 
 
 @dataclass(slots=True)
@@ -110,7 +119,11 @@ def lane_audio(clips: list[Prepared]) -> tuple[npt.NDArray[np.float32], list[int
     starts: list[int] = []
     parts: list[npt.NDArray[np.float32]] = []
     n = 0
-    for clip in clips:
+    gap = np.zeros(int(SPEAKER_CHANGE_S * SAMPLE_RATE), np.float32)
+    for i, clip in enumerate(clips):
+        if i:
+            parts.append(gap)
+            n += len(gap)
         starts.append(n)
         parts.append(clip.audio)
         n += len(clip.audio)
@@ -237,6 +250,7 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
     email, password = BENCH_EMAIL, BENCH_PASSWORD
     app, runner, base = await serve_in_process(settings, email, password)
     registry = app[SESSIONS]
+    turns_seen = record_second_passes(app[LIVE])
 
     async def one_lane(index: int, clips: list[Prepared], http: aiohttp.ClientSession) -> LaneLog:
         await asyncio.sleep(index * stagger_s)
@@ -310,10 +324,32 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
         pool = app[LIVE].pool
         metrics: dict[str, float] = pool.snapshot() if pool is not None else {}
         turns = app[LIVE].revisions
+        metrics["second_passes"] = turns_seen  # type: ignore[assignment]  # a list, for bench.revision_replay
         metrics.update({f"turns_{k}": float(getattr(turns, k)) for k in ("revised", "unchanged", "refused", "skipped")})
     finally:
         await runner.cleanup()
     return list(logs), metrics
+
+
+def record_second_passes(engine: Any) -> list[dict[str, Any]]:
+    """Wraps the engine's second pass so that each finished turn's first-pass sentences and second-pass
+    words are kept (``bench.revision_replay`` judges other gates on them without another run)."""
+    seen: list[dict[str, Any]] = []
+    second_pass = engine._revise_turn
+
+    async def recorded(turn: Any) -> Any:
+        new = await second_pass(turn)
+        sentences = [
+            {"line_id": stored.line_id, "words": [[w.text, w.start_s, w.end_s] for w in stored.words]}
+            for transcript in engine.transcripts.values() for sid in turn.sentence_ids
+            if (stored := transcript._finished_words.get((turn.stream_id, sid))) is not None
+        ]
+        seen.append({"sentences": sentences,
+                     "new": None if new is None else [[w.text, w.start_s, w.end_s, w.glued] for w in new]})
+        return new
+
+    engine._revise_turn = recorded
+    return seen
 
 
 async def _expect(ws: Any, kind: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -440,8 +476,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--direct", action="store_true", help="feed CaptionStream directly (no WebRTC)")
     parser.add_argument("--set", action="append", default=[],
                         help="caption policy setting NAME=VALUE for every stream (e.g. to measure the old defaults)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of CTranslate2's sampling (temperature fallback), so the offline pass repeats")
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args(argv)
+    ctranslate2.set_random_seed(args.seed)
     logging.basicConfig(level=logging.WARNING)
     overrides = policy_overrides(args.set)
 
@@ -460,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic() - wall0
     audio_s = sum(lg.audio_s for lg in logs)
     dropped = sum(lg.dropped_s for lg in logs) + metrics.get("dropped_audio_s", 0.0)
+    second_passes = metrics.pop("second_passes", [])
     rows = score(lanes, logs)
     busy = metrics.get("busy_s")
 
@@ -505,7 +545,9 @@ def main(argv: list[str] | None = None) -> int:
         "pool": metrics,
         "sources": summary,
         "rows": [{k: v for k, v in r.items() if k not in ("partial", "final")} for r in rows],
-        "lanes": [{"starts_s": lg.starts_s, "sent_at": lg.sent_at, "events": lg.events} for lg in logs],
+        "lanes": [{"starts_s": lg.starts_s, "sent_at": lg.sent_at, "events": lg.events,
+                   "stored": {str(k): v for k, v in lg.stored.items()}} for lg in logs],
+        "second_passes": second_passes,
     }
     args.json.write_text(json.dumps(result, indent=1))
     return 0

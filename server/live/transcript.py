@@ -141,7 +141,15 @@ class SessionTranscript:
         the time up to which its speech is settled)."""
         async with self._store_lock:
             await self._store(self._assembler.advance(now_s, settled_until_s))
-            self._queue_revisions(self._turns.advance(settled_until_s))
+            self._queue_revisions(self._turns.advance(settled_until_s, self._open_starts(settled_until_s)))
+
+    def _open_starts(self, streams: Mapping[str, float]) -> dict[str, float]:
+        starts = {}
+        for stream in streams:
+            sentence = self._assembler.open_sentence(stream)
+            if sentence is not None:
+                starts[stream] = sentence.start_s
+        return starts
 
     async def end_stream(self, stream_id: str, now_s: float) -> None:
         """A speaker's caption stream stopped (uplink closed, session ended): their sentence is finished."""

@@ -8,12 +8,14 @@ one word of what it returns ("tired" -> "weary"): that word can only have come t
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from analysis.events import TimedWord
 from analysis.revision import TurnToRevise
 from server.live.engine import LIVE
 from tests.conftest import DATA, AppHarness
+from tests.e2e.media import joined_wav
 from tests.integration.test_uplink import start_uplink
 
 
@@ -81,3 +83,41 @@ async def test_a_finished_turn_is_decoded_again_and_its_sentences_take_the_new_w
     # The captions already shown were not rewritten.
     captions: list[dict[str, Any]] = [m for m in client.inbox + counselor.inbox if m.get("type") == "caption"]
     assert captions and not any("weary" in m["text"] for m in captions)
+
+
+async def test_a_turn_of_several_sentences_is_decoded_again_as_one(live: AppHarness, tmp_path: Path) -> None:
+    """A reader says two sentences 1.2 s apart: one turn, decoded again as a whole once the stream ends. The
+    second sentence's words settle more than 4 s after the first sentence's end while the reader is still
+    speaking; that is no pause, and the first sentence must not be decoded again without the second."""
+    clips = [DATA / "ljspeech_subset" / "wavs" / f"LJ001-{n}.flac" for n in ("0009", "0017")]
+    recording = joined_wav(clips, tmp_path / "two_sentences.wav", pause_s=1.2)
+    engine = live.client.server.app[LIVE]
+    real_second_pass = engine._revise_turn
+    turns_decoded: list[TurnToRevise] = []
+
+    async def recorded_second_pass(turn: TurnToRevise) -> list[TimedWord] | None:
+        turns_decoded.append(turn)
+        return await real_second_pass(turn)
+
+    engine._revise_turn = recorded_second_pass  # type: ignore[method-assign]
+    s, counselor, _, client, clw = await live.admitted_pair()
+    await client.send(type="consent", granted=True, version=clw["consent"]["version"])
+    await client.expect("consent_recorded")
+    pc, _ = await start_uplink(client, recording)
+    try:
+        await counselor.expect(
+            "counselor",
+            lambda m: m["event"]["kind"] == "transcript_line" and "closely" in m["event"]["text"].lower(),
+            timeout=90,
+        )
+    finally:
+        await pc.close()
+    for _ in range(60):
+        await counselor.drain(1.0)
+        if turns_decoded:
+            break
+    await engine.transcripts[s["session_id"]].revisions_done()
+    [turn] = turns_decoded  # the old rule closed the first sentence's turn while the second was spoken
+    record = await (await live.client.get(f"/api/records/sessions/{s['session_id']}")).json()
+    assert len(turn.sentence_ids) == len(record["lines"]) >= 2, (turn, record["lines"])
+    assert turn.end_s - turn.start_s > 12.0, turn  # both sentences: 7.6 s + 1.2 s + 7.0 s of recording
