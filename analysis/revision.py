@@ -210,10 +210,9 @@ def revised_sentences(
     stored: Sequence[StoredSentence], new_words: Sequence[TimedWord], settings: RevisionSettings | None = None
 ) -> list[RevisedSentence] | None:
     """The turn's sentences with the second pass's words, each word going to the sentence of the first-pass
-    word it stands for (``_shared_out``). None when the
-    second pass is not to be trusted: no words, too few (``min_word_ratio``) or too unlike the first
-    (``min_similarity``). Sentences whose words did not change are left out; a sentence that would be left
-    without words keeps its own.
+    word it stands for (``_shared_out``). None when the second pass is not to be trusted: no words, too few
+    (``min_word_ratio``) or too unlike the first (``min_similarity``). Sentences whose words did not change
+    are left out; a sentence that would be left without words keeps its own.
     """
     s = settings or RevisionSettings()
     stored = sorted((x for x in stored if x.words), key=lambda x: x.start_s)
