@@ -155,10 +155,17 @@ class RevisedSentence:
 
 def similarity(old: Sequence[TimedWord], new: Sequence[TimedWord]) -> float:
     """Word-level similarity of two transcripts of the same audio, 0..1 (difflib's ratio on word keys)."""
-    a, b = [word_key(w.text) for w in old], [word_key(w.text) for w in new]
-    if not a and not b:
-        return 1.0
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    return _aligned(_keys(old), _keys(new)).ratio()  # 1.0 for two empty transcripts
+
+
+def _keys(words: Sequence[TimedWord]) -> list[str]:
+    return [word_key(w.text) for w in words]
+
+
+def _aligned(old_keys: Sequence[str], new_keys: Sequence[str]) -> difflib.SequenceMatcher[str]:
+    """The two passes aligned word by word; the matcher caches its matching blocks, so the gate's ratio and
+    the sharing out of words use one alignment."""
+    return difflib.SequenceMatcher(None, old_keys, new_keys, autojunk=False)
 
 
 def _middle(word: TimedWord) -> float:
@@ -172,8 +179,13 @@ def without_trailing_insertions(old: Sequence[TimedWord], new: Sequence[TimedWor
     ("...types. That" and then "That the forms..."). Words before the first pass's first word stay: there
     the second pass hears the onsets the first pass lost (dev: "you going to have another drink?" where
     the captions had "going to have...")."""
-    a, b = [word_key(w.text) for w in old], [word_key(w.text) for w in new]
-    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    return _without_trailing_insertions(old, new, _aligned(_keys(old), _keys(new)))
+
+
+def _without_trailing_insertions(
+    old: Sequence[TimedWord], new: Sequence[TimedWord], alignment: difflib.SequenceMatcher[str]
+) -> list[TimedWord]:
+    ops = alignment.get_opcodes()
     if not old or not ops or ops[-1][0] != "insert":
         return list(new)
     first_added = ops[-1][3]
@@ -182,22 +194,23 @@ def without_trailing_insertions(old: Sequence[TimedWord], new: Sequence[TimedWor
 
 
 def _shared_out(
-    stored: Sequence[StoredSentence], old: Sequence[TimedWord], new: Sequence[TimedWord], bounds: Sequence[float]
+    stored: Sequence[StoredSentence], new: Sequence[TimedWord], alignment: difflib.SequenceMatcher[str],
+    bounds: Sequence[float],
 ) -> list[list[TimedWord]]:
     """Each new word goes to the sentence of the old word it stands for (the two passes aligned word by word):
     Whisper's word times stretch across pauses, so at a sentence boundary time alone gives "That" of the
     next sentence to the one before. A word with no old counterpart goes by its time (``bounds``: the
     middles of the gaps between sentences), between the sentences of the old words either side of it."""
     sentence_of = [k for k, sentence in enumerate(stored) for _ in sentence.words]
-    a, b = [word_key(w.text) for w in old], [word_key(w.text) for w in new]
+    old_count = len(sentence_of)
     shares: list[list[TimedWord]] = [[] for _ in stored]
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, j2 in alignment.get_opcodes():
         for j in range(j1, j2):
             if tag in ("equal", "replace"):
                 k = sentence_of[i1 + (j - j1) * (i2 - i1) // (j2 - j1)]
             elif tag == "insert":
                 lowest = sentence_of[i1 - 1] if i1 > 0 else 0
-                highest = sentence_of[i1] if i1 < len(old) else len(stored) - 1
+                highest = sentence_of[i1] if i1 < old_count else len(stored) - 1
                 by_time = sum(1 for bound in bounds if _middle(new[j]) >= bound)
                 k = min(max(by_time, lowest), highest)
             else:  # "delete" holds no new words
@@ -224,10 +237,12 @@ def revised_sentences(
         return None
     bounds = [(a.end_s + b.start_s) / 2 for a, b in itertools.pairwise(stored)]
     old_words = [w for x in stored for w in x.words]
-    new_words = without_trailing_insertions(old_words, new_words)
-    if len(new_words) < s.min_word_ratio * len(old_words) or similarity(old_words, new_words) < s.min_similarity:
+    old_keys = _keys(old_words)
+    new_words = _without_trailing_insertions(old_words, new_words, _aligned(old_keys, _keys(new_words)))
+    alignment = _aligned(old_keys, _keys(new_words))  # again: the trimmed tail can move the matching blocks
+    if len(new_words) < s.min_word_ratio * len(old_words) or alignment.ratio() < s.min_similarity:
         return None
-    shares = _shared_out(stored, old_words, new_words, bounds)
+    shares = _shared_out(stored, new_words, alignment, bounds)
     out: list[RevisedSentence] = []
     for sentence, share in zip(stored, shares, strict=True):
         if not share:

@@ -137,8 +137,17 @@ def to_int16(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
 
 
 # ------------------------------------------------------------------------------------------ direct path
-async def run_direct(lanes: list[list[Prepared]], settings: AsrSettings, stagger_s: float
-                     ) -> tuple[list[LaneLog], dict[str, float]]:
+@dataclass
+class Run:
+    """What one run of the lanes gave: each lane's log, the pool's figures, and (through the server) every
+    finished turn's two passes for ``bench.revision_replay``."""
+
+    logs: list[LaneLog]
+    metrics: dict[str, float]
+    second_passes: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def run_direct(lanes: list[list[Prepared]], settings: AsrSettings, stagger_s: float) -> Run:
     from server.live.caption_stream import CaptionStream
 
     pool = AsrPool(settings)
@@ -180,7 +189,7 @@ async def run_direct(lanes: list[list[Prepared]], settings: AsrSettings, stagger
     logs = await asyncio.gather(*(one_lane(i, clips) for i, clips in enumerate(lanes)))
     metrics = pool.snapshot()
     await pool.close()
-    return list(logs), metrics
+    return Run(list(logs), metrics)
 
 
 # ------------------------------------------------------------------------------------------ WebRTC path
@@ -230,8 +239,7 @@ class ClipTrack:
         return _Track(*args, **kwargs)
 
 
-async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: float
-                     ) -> tuple[list[LaneLog], dict[str, float]]:
+async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: float) -> Run:
     import aiohttp
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
@@ -324,11 +332,10 @@ async def run_webrtc(lanes: list[list[Prepared]], asr: AsrSettings, stagger_s: f
         pool = app[LIVE].pool
         metrics: dict[str, float] = pool.snapshot() if pool is not None else {}
         turns = app[LIVE].revisions
-        metrics["second_passes"] = turns_seen  # type: ignore[assignment]  # a list, for bench.revision_replay
         metrics.update({f"turns_{k}": float(getattr(turns, k)) for k in ("revised", "unchanged", "refused", "skipped")})
     finally:
         await runner.cleanup()
-    return list(logs), metrics
+    return Run(list(logs), metrics, turns_seen)
 
 
 def record_second_passes(engine: Any) -> list[dict[str, Any]]:
@@ -494,12 +501,12 @@ def main(argv: list[str] | None = None) -> int:
     cpu0 = time.process_time()
     wall0 = time.monotonic()
     runner = run_direct if args.direct else run_webrtc
-    logs, metrics = asyncio.run(runner(lanes, asr, args.stagger))
+    run = asyncio.run(runner(lanes, asr, args.stagger))
+    logs, metrics = run.logs, run.metrics
     cpu = time.process_time() - cpu0
     wall = time.monotonic() - wall0
     audio_s = sum(lg.audio_s for lg in logs)
     dropped = sum(lg.dropped_s for lg in logs) + metrics.get("dropped_audio_s", 0.0)
-    second_passes = metrics.pop("second_passes", [])
     rows = score(lanes, logs)
     busy = metrics.get("busy_s")
 
@@ -547,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": [{k: v for k, v in r.items() if k not in ("partial", "final")} for r in rows],
         "lanes": [{"starts_s": lg.starts_s, "sent_at": lg.sent_at, "events": lg.events,
                    "stored": {str(k): v for k, v in lg.stored.items()}} for lg in logs],
-        "second_passes": second_passes,
+        "second_passes": run.second_passes,
     }
     args.json.write_text(json.dumps(result, indent=1))
     return 0
