@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import difflib
 import json
 import logging
@@ -44,6 +45,7 @@ import os
 import platform
 import statistics
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +126,18 @@ def word_times(run: SessionRun) -> list[tuple[float, float | None, float | None]
     return out
 
 
+def clip_end_delays(run: SessionRun) -> list[float]:
+    """Final delays of the last word of each clip."""
+    out: list[float] = []
+    times = word_times(run)
+    k = 0
+    for clip in run.clips:
+        k += len(clip.ref_words)
+        if k <= len(times) and (delay := times[k - 1][2]) is not None:
+            out.append(delay)
+    return out
+
+
 def _mark(keys: list[str], shown: list[str], into: list[float | None], at: float) -> None:
     for block in difflib.SequenceMatcher(None, keys, shown, autojunk=False).get_matching_blocks():
         for j in range(block.a, block.a + block.size):
@@ -131,11 +145,39 @@ def _mark(keys: list[str], shown: list[str], into: list[float | None], at: float
                 into[j] = at
 
 
-async def _sample(pool: Any, peak: dict[str, float]) -> None:
+async def _sample(pool: Any, peak: dict[str, float], waits: dict[str, list[float]]) -> None:
     while True:
         await asyncio.sleep(1.0)
         peak["rss"] = max(peak["rss"], rss_mb())
-        peak["lag"] = max(peak["lag"], pool.load.snapshot(pool.now())["decode_lag_max_seconds"])
+        figures = pool.load.snapshot(pool.now())
+        peak["lag"] = max(peak["lag"], figures["decode_lag_max_seconds"])
+        for key in _SAMPLED:
+            waits[key].append(figures[key])
+
+
+# the pool's recent means, sampled each second: where a final's delay goes (queue wait or decode)
+_SAMPLED = ("final_wait_seconds", "final_decode_seconds", "partial_wait_seconds", "partial_decode_seconds")
+
+
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds so far per thread group of this process (ASR workers, VAD, the event loop, the rest:
+    aiortc's codec threads and others), from /proc."""
+    groups: dict[str, float] = collections.defaultdict(float)
+    tick = os.sysconf("SC_CLK_TCK")
+    main = threading.main_thread().native_id
+    names = {t.native_id: t.name for t in threading.enumerate()}  # Python does not name OS threads
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue  # the thread ended
+        name = names.get(int(task.name), "")
+        fields = stat[stat.rindex(")") + 2 :].split()
+        cpu = (int(fields[11]) + int(fields[12])) / tick
+        group = ("event loop" if int(task.name) == main else "asr" if name.startswith("asr")
+                 else "vad" if name.startswith("vad") else "other")
+        groups[group] += cpu
+    return dict(groups)
 
 
 def _r(x: float | None, nd: int = 2) -> float | None:
@@ -245,15 +287,19 @@ async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float
                 assert pool is not None
                 before = dict(pool.snapshot())
                 peak = {"rss": rss_mb(), "lag": 0.0}
-                sampler = asyncio.create_task(_sample(pool, peak))
+                waits: dict[str, list[float]] = {key: [] for key in _SAMPLED}
+                sampler = asyncio.create_task(_sample(pool, peak, waits))
                 shed_before = app[LIVE].sessions_shed
-                cpu0, wall0 = time.process_time(), time.monotonic()
+                cpu0, wall0, threads0 = time.process_time(), time.monotonic(), thread_cpu_s()
                 runs = await asyncio.gather(*(one_session(i, http, csrf) for i in range(n)))
                 cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+                threads = {group: round((cpu_s - threads0.get(group, 0.0)) / wall, 2)
+                           for group, cpu_s in sorted(thread_cpu_s().items())}
                 sampler.cancel()
                 after = pool.snapshot()
                 results.append(summarize_level(n, list(runs), cpu, wall, peak, before, after,
-                                               app[LIVE].sessions_shed - shed_before))
+                                               app[LIVE].sessions_shed - shed_before, waits))
+                results[-1]["cpu_cores_by_thread"] = threads
                 print_row(results[-1], header=len(results) == 1)
                 await asyncio.sleep(2.0)
     finally:
@@ -262,7 +308,8 @@ async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float
 
 
 def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, peak: dict[str, float],
-                    before: dict[str, float], after: dict[str, float], shed_metric: int) -> dict[str, Any]:
+                    before: dict[str, float], after: dict[str, float], shed_metric: int,
+                    waits: dict[str, list[float]] | None = None) -> dict[str, Any]:
     words = [w for run in runs if not run.shed for w in word_times(run)]
     first = [a for _, a, _ in words if a is not None]
     final = [f for _, _, f in words if f is not None]
@@ -279,6 +326,10 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
         "final_delay_s": {"median": _r(statistics.median(final) if final else None),
                           "p95": _r(percentile(final, 95))},
         "final_drift_s": _r(drift),
+        # words that end a clip (their final comes from the endpoint's decode) and the others (settled by
+        # two agreeing partials, then a sentence end or the hold)
+        "final_delay_clip_end_s": _r(statistics.median(ends) if (ends := [f for run in runs if not run.shed
+                                     for f in clip_end_delays(run)]) else None),
         "first_delay_s": {"median": _r(statistics.median(first) if first else None),
                           "p95": _r(percentile(first, 95))},
         "cpu_cores": round(cpu / wall, 2) if wall else None,
@@ -288,6 +339,9 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
         "sessions_shed_metric": shed_metric,
         "client_notices": sum(r.client_notice is not None for r in runs),
         "decode_lag_max_s": round(peak["lag"], 2),
+        # mean over the level of the pool's 10 s means, sampled each second
+        "pool_means_s": {key.removesuffix("_seconds"): _r(statistics.fmean(values) if values else None, 3)
+                         for key, values in (waits or {}).items()},
         "partials_skipped": int(after["partials_skipped"] - before["partials_skipped"]),
         "partials_deferred": int(after["partials_deferred"] - before["partials_deferred"]),
         "partials_tail": int(after["partials_tail"] - before["partials_tail"]),

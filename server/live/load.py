@@ -11,7 +11,8 @@ settled text trails the audio received (the decode lag). From these it answers t
   with the queue wait, so under load every stream gets fewer partial updates (the first thing that gives
   way) and the CPU goes to the decodes that settle text.
 * ``short_finals``: whether finals decode in a shorter window than Whisper's 30 s (about a third of the
-  CPU): when finals wait for a worker, or take long once they have one (the machine's CPU is taken).
+  CPU): once the queue's pressure passes ``short_final_pressure_s``, when finals wait for a worker, or when
+  they take long once they have one (the machine's CPU is taken).
   Until the pool has timed a recent final, ``AsrPool.short_finals`` also shortens a final while another
   stream's decode waits or runs (``LoadSettings.short_final_when_contended``): the figures here are recent
   means and lag a sudden load.
@@ -86,6 +87,13 @@ class LoadSettings:
     # waiting 0.5 s (their step already widened to 1.35 s) or finals waiting 0.25 s. None: never; negative:
     # always.
     tail_partial_pressure_s: float | None = 1.0
+    # Pressure above which finals decode in the short window too (before tail partials: on the dev split the
+    # short window costs finals +0.9 WER points (test: -0.4; bench.final_window), tail partials +4 in the
+    # simulation). Queue waits grow with bursts long before finals wait 0.5 s on average: at 12 sessions on
+    # the 2 vCPU Xeon finals waited 0.12 s and partials 0.27 s (pressure 1.0) while their 30 s-window decodes
+    # took 0.7 s each, and clip-final words reached the counselor 2.05 s after they were said; with this
+    # at 0.75, half the finals were short and those words came at 1.82 s (bench.load, README). None: never.
+    short_final_pressure_s: float | None = 0.75
 
 
 @dataclass(slots=True)
@@ -183,6 +191,8 @@ class PoolLoad:
 
     def short_finals(self, now: float) -> bool:
         s = self.settings
+        if s.short_final_pressure_s is not None and self.pressure_s(now) > s.short_final_pressure_s:
+            return True
         return (self.mean_wait_s("final", now) > s.short_final_wait_s
                 or self.mean_busy_s("final", now) > s.short_final_busy_s
                 or self.mean_busy_s("partial", now) > s.short_final_partial_busy_s)

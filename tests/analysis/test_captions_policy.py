@@ -210,7 +210,10 @@ def test_words_settle_within_a_couple_of_seconds() -> None:
         for w in e.text.split():
             first_final.setdefault(w, e.at_s)
     lat = [first_final[w] - (1.0 + i * 0.4 + 0.35) for i, w in enumerate(words)]
-    assert float(np.median(lat)) <= 2.5
+    # stable words never change, so they are held only briefly (``final_hold_s``): 1.47 s here with the
+    # 1.5 s hold of before, 1.11 s with 0.75 s
+    assert float(np.median(lat)) <= 1.25
+    assert max(lat) <= 3.0
 
 
 def test_partials_ask_for_a_short_encoder_window_and_finals_for_whisper_s_full_one() -> None:

@@ -98,9 +98,9 @@ def test_partial_interval_widens_with_queue_wait_and_comes_back() -> None:
     assert not load.saturated(now=30.0)
 
 
-def test_finals_shorten_their_window_only_under_pressure() -> None:
-    load = PoolLoad(LoadSettings(short_final_wait_s=0.5))
-    load.job_started("partial", 3.0, now=0.0)  # partials waiting long is not enough
+def test_finals_shorten_their_window_when_finals_wait() -> None:
+    load = PoolLoad(LoadSettings(short_final_wait_s=0.5, short_final_pressure_s=None))
+    load.job_started("partial", 3.0, now=0.0)  # without the pressure rule, partials waiting long is not enough
     assert load.pressure_s(now=0.0) == pytest.approx(2 * 3.0) and not load.short_finals(now=0.0)
     load.job_started("final", 0.4, now=0.5)
     assert not load.short_finals(now=0.5)
@@ -189,17 +189,23 @@ async def test_under_backlog_every_utterance_still_gets_its_final_and_partials_t
     assert slow_partials < quick_partials
 
 
-def test_tail_partials_switch_on_under_pressure_before_finals_shorten() -> None:
-    load = PoolLoad(LoadSettings(tail_partial_pressure_s=1.0, short_final_wait_s=0.5))
-    assert not load.tail_partials(now=0.0)
-    load.job_started("partial", 0.2, now=0.5)  # a little queueing: the interval widens, partials stay whole
-    assert not load.tail_partials(now=0.5) and load.partial_step_s(0.35, now=0.5) > 0.35
+def test_under_pressure_finals_shorten_first_then_partials_decode_only_their_tail() -> None:
+    # The defaults' order: the partial interval widens, then finals take the short window (cheaper in
+    # accuracy), then partials decode only after the settled words; shedding comes last.
+    load = PoolLoad(LoadSettings())
+    assert not load.tail_partials(now=0.0) and not load.short_finals(now=0.0)
+    load.job_started("partial", 0.2, now=0.5)  # a little queueing: the interval widens, nothing else
+    assert load.partial_step_s(0.35, now=0.5) > 0.35
+    assert not load.short_finals(now=0.5) and not load.tail_partials(now=0.5)
+    load.job_started("partial", 0.6, now=0.6)  # mean partial wait 0.4 s: pressure 0.8 s
+    assert load.short_finals(now=0.6) and not load.tail_partials(now=0.6)
     load.job_started("partial", 1.0, now=1.0)  # mean partial wait 0.6 s: pressure 1.2 s
-    assert load.tail_partials(now=1.0)
-    # before finals take the short window
-    assert not load.short_finals(now=1.0) and not load.saturated(now=1.0)
-    assert not load.tail_partials(now=20.0)  # the wait has left the window
+    assert load.short_finals(now=1.0) and load.tail_partials(now=1.0) and not load.saturated(now=1.0)
+    assert not load.tail_partials(now=20.0) and not load.short_finals(now=20.0)  # the waits have left the window
     assert not PoolLoad(LoadSettings(tail_partial_pressure_s=None)).tail_partials(now=0.0)
+    never = PoolLoad(LoadSettings(short_final_pressure_s=None))
+    never.job_started("partial", 1.0, now=0.0)
+    assert never.pressure_s(now=0.0) == pytest.approx(2.0) and not never.short_finals(now=0.0)
 
 
 async def test_under_pressure_a_stream_decodes_partials_only_after_the_settled_words() -> None:
