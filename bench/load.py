@@ -126,10 +126,9 @@ def word_times(run: SessionRun) -> list[tuple[float, float | None, float | None]
     return out
 
 
-def clip_end_delays(run: SessionRun) -> list[float]:
-    """Final delays of the last word of each clip."""
+def clip_end_delays(run: SessionRun, times: list[tuple[float, float | None, float | None]]) -> list[float]:
+    """Final delays of the last word of each clip (``times``: the run's ``word_times``)."""
     out: list[float] = []
-    times = word_times(run)
     k = 0
     for clip in run.clips:
         k += len(clip.ref_words)
@@ -160,8 +159,9 @@ _SAMPLED = ("final_wait_seconds", "final_decode_seconds", "partial_wait_seconds"
 
 
 def thread_cpu_s() -> dict[str, float]:
-    """CPU seconds so far per thread group of this process (ASR workers, VAD, the event loop, the rest:
-    aiortc's codec threads and others), from /proc."""
+    """CPU seconds so far per thread group of this process, from /proc: the event loop, the VAD thread, the
+    ASR pool's executor threads (little: CTranslate2 computes on threads of its own) and the rest (those
+    compute threads, aiortc's codec threads and others)."""
     groups: dict[str, float] = collections.defaultdict(float)
     tick = os.sysconf("SC_CLK_TCK")
     main = threading.main_thread().native_id
@@ -310,7 +310,8 @@ async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float
 def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, peak: dict[str, float],
                     before: dict[str, float], after: dict[str, float], shed_metric: int,
                     waits: dict[str, list[float]] | None = None) -> dict[str, Any]:
-    words = [w for run in runs if not run.shed for w in word_times(run)]
+    times = [(run, word_times(run)) for run in runs if not run.shed]
+    words = [w for _, run_words in times for w in run_words]
     first = [a for _, a, _ in words if a is not None]
     final = [f for _, _, f in words if f is not None]
     drift = None
@@ -328,8 +329,8 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
         "final_drift_s": _r(drift),
         # words that end a clip (their final comes from the endpoint's decode) and the others (settled by
         # two agreeing partials, then a sentence end or the hold)
-        "final_delay_clip_end_s": _r(statistics.median(ends) if (ends := [f for run in runs if not run.shed
-                                     for f in clip_end_delays(run)]) else None),
+        "final_delay_clip_end_s": _r(statistics.median(ends) if (ends := [f for run, run_words in times
+                                     for f in clip_end_delays(run, run_words)]) else None),
         "first_delay_s": {"median": _r(statistics.median(first) if first else None),
                           "p95": _r(percentile(first, 95))},
         "cpu_cores": round(cpu / wall, 2) if wall else None,
