@@ -215,10 +215,14 @@ class CaptionPolicySettings:
     # after it are agreed, and the skipped ones can never come back (bench.captions on unseen speech: an
     # utterance lost its first four words). A word is agreed only if the VAD heard no more than this
     # much speech between the committed words (or the utterance's start) and it; otherwise the words
-    # wait for the next hypotheses; after ``max_gap_waits`` partials in a row that still leave the gap
-    # (Whisper's word times can put a word's start late), the words are agreed anyway.
+    # wait for the next hypotheses; once hypotheses have left the gap for ``max_gap_wait_s`` of audio
+    # (Whisper's word times can put a word's start late, and the VAD hears a word's onset and fade), the
+    # words are agreed anyway. Counted in audio, not in partials: under load partials come 1-1.4 s apart,
+    # and three partials' wait held words back for 3-4 s (LJ001-0025's "simpler, rounder" waited that
+    # long for 0.16 s of VAD speech in a pause). At the idle step 1.0 s is the old three partials; in the
+    # dev simulation under load it changed neither WER nor latency beyond noise (README, Load section).
     max_unexplained_speech_s: float = 0.15
-    max_gap_waits: int = 3
+    max_gap_wait_s: float = 1.0
     # Whisper is least reliable on the first second or two of an utterance (no context yet): nothing is
     # agreed from a partial shorter than this; short utterances are settled by their final decode.
     min_agree_audio_s: float = 3.0
@@ -321,7 +325,7 @@ class _Utterance:
     closed_at_s: float | None = None  # stream time where the utterance audio ends
     speech_end_s: float = float("inf")  # stream time of the last speech window, once closed
     speech_start_s: float = 0.0  # stream time the VAD first heard this utterance's speech
-    gap_waits: int = 0  # partials in a row whose agreement waited for unexplained speech to be filled
+    gap_wait_since_s: float | None = None  # audio end of the first hypothesis held back by unexplained speech
 
     @property
     def committed_end_s(self) -> float:
@@ -831,10 +835,11 @@ class CaptionPolicy:
         if n:
             committed_end = utt.committed_end_s if utt.committed_end_s >= 0 else utt.speech_start_s
             if self.speech_between(committed_end, fresh[0].start_s) <= s.max_unexplained_speech_s:
-                utt.gap_waits = 0
+                utt.gap_wait_since_s = None
             else:
-                utt.gap_waits += 1
-                if utt.gap_waits <= s.max_gap_waits:
+                if utt.gap_wait_since_s is None:
+                    utt.gap_wait_since_s = audio_end_s
+                if audio_end_s - utt.gap_wait_since_s < s.max_gap_wait_s:
                     n = 0
         utt.stable.extend(fresh[:n])
         utt.tentative = fresh[n:]

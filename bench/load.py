@@ -17,6 +17,10 @@ Reported per level (JSON keys as named):
   appearance in a final caption at the counselor;
 * ``final_drift_s``: median final delay of words spoken in the last third of the level minus the first third
   (positive: the captions fall further behind as the level goes on);
+* ``final_delay_clip_end_s``, ``final_delay_opening_s``, ``final_delay_later_s``: the final delay's median for
+  each clip's last word (settled by the endpoint's decode), for the other words ending in the first 3 s of
+  their clip (nothing is agreed before ``min_agree_audio_s`` of audio) and for the rest (settled by two
+  agreeing partials);
 * ``first_delay_s`` median / p95: from the end of each word to its first appearance in any caption;
 * ``cpu_cores``: process CPU seconds per wall second during the level (2.0 = both cores of this machine);
 * ``rss_mb``: peak resident memory of the process during the level (sampled each second);
@@ -54,7 +58,7 @@ from typing import Any
 from analysis.captions import SAMPLE_RATE
 from analysis.text_normalize import normalize_text
 from bench.captions import ClipTrack, LaneLog, Prepared, _expect, lane_audio, prepare
-from bench.captions_sim import load_manifest, percentile
+from bench.captions_sim import PAD_BEFORE_S, load_manifest, percentile
 from bench.server import serve_in_process
 from server.live.asr import AsrSettings, WhisperTranscriber
 
@@ -135,6 +139,24 @@ def clip_end_delays(run: SessionRun, times: list[tuple[float, float | None, floa
         if k <= len(times) and (delay := times[k - 1][2]) is not None:
             out.append(delay)
     return out
+
+
+def opening_delays(run: SessionRun, times: list[tuple[float, float | None, float | None]],
+                   opening_s: float) -> tuple[list[float], list[float]]:
+    """Final delays of the words ending within ``opening_s`` of their clip's speech and of the later ones,
+    a clip's last word left out (``clip_end_delays``): the policy agrees nothing before
+    ``CaptionPolicySettings.min_agree_audio_s`` of audio, so an utterance's opening words wait for that."""
+    opening: list[float] = []
+    later: list[float] = []
+    k = 0
+    for clip in run.clips:
+        for j, word in enumerate(clip.ref_words):
+            if k + j >= len(times) or j == len(clip.ref_words) - 1:
+                continue
+            if (delay := times[k + j][2]) is not None:
+                (opening if word.end_s - PAD_BEFORE_S <= opening_s else later).append(delay)
+        k += len(clip.ref_words)
+    return opening, later
 
 
 def _mark(keys: list[str], shown: list[str], into: list[float | None], at: float) -> None:
@@ -331,6 +353,10 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
         # two agreeing partials, then a sentence end or the hold)
         "final_delay_clip_end_s": _r(statistics.median(ends) if (ends := [f for run, run_words in times
                                      for f in clip_end_delays(run, run_words)]) else None),
+        "final_delay_opening_s": _r(statistics.median(opening) if (opening := [
+            f for run, run_words in times for f in opening_delays(run, run_words, 3.0)[0]]) else None),
+        "final_delay_later_s": _r(statistics.median(later) if (later := [
+            f for run, run_words in times for f in opening_delays(run, run_words, 3.0)[1]]) else None),
         "first_delay_s": {"median": _r(statistics.median(first) if first else None),
                           "p95": _r(percentile(first, 95))},
         "cpu_cores": round(cpu / wall, 2) if wall else None,

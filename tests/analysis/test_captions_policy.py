@@ -494,6 +494,45 @@ def test_words_a_partial_skipped_are_not_lost_when_the_words_after_them_agree() 
     assert " ".join(e.text for e in finals(events)).split() == words[4:]
 
 
+def test_words_held_back_by_unexplained_speech_wait_for_audio_not_for_a_count_of_partials() -> None:
+    """Whisper may put a word's start late after a pause, and the VAD hears speech in between: the words
+    from there wait for later hypotheses, for ``max_gap_wait_s`` of audio. Under load partials come 1.2 s
+    apart; a wait of three partials held those words back for 3.6 s more (bench.load at 12 sessions)."""
+    words = [f"word{i}" for i in range(30)]
+    speech = ScriptedSpeech(words, start_s=1.0)
+
+    def decode(req: DecodeRequest, late: str, shift_s: float) -> TranscriptionResult:
+        result = speech(req)
+        if not result.segments:
+            return result
+        seg_ = result.segments[0]
+        shifted = tuple(dataclasses.replace(w, start_s=w.start_s + shift_s) if w.text.strip() == late else w
+                        for w in seg_.words)
+        return TranscriptionResult((dataclasses.replace(seg_, words=shifted),), "en", result.duration_s)
+
+    class Loaded(CaptionPolicy):
+        def next_request(self, partial_step_s: float | None = None, short_final: bool | None = None,
+                         tail_partial: bool | None = None) -> DecodeRequest | None:
+            return super().next_request(partial_step_s=1.2)
+
+    def run(late: str, shift_s: float) -> list[CaptionFinal]:
+        events, _ = drive(Loaded("s"), 16 * SAMPLE_RATE, speech.vad(16),
+                          lambda req: decode(req, late, shift_s), 0.3)
+        assert " ".join(e.text for e in finals(events)).split() == words
+        return finals(events)
+
+    # the gap checked is the one before the first word of an agreed batch: take one mid-utterance
+    late = run("", 0.0)[4].text.split()[0]
+    end_s = 1.0 + words.index(late) * 0.4 + 0.35
+
+    def final_delay(shift_s: float) -> float:
+        return next(e.at_s for e in run(late, shift_s) if late in e.text.split()) - end_s
+
+    prompt = final_delay(0.0)
+    held = final_delay(0.3)  # 0.35 s of VAD speech before the word that no word explains
+    assert prompt + 0.6 < held <= prompt + 1.2 + 0.1  # it waited, for one partial (three: prompt + 3.6)
+
+
 def test_under_load_partials_can_be_spaced_out_and_finals_can_take_the_short_window() -> None:
     """What the server asks for when its ASR pool is behind: fewer partials (a wider step) and finals in
     a shorter window (audio + 6 s, at least 10 s); the words still all arrive, in finals."""
