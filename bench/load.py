@@ -18,8 +18,8 @@ Reported per level (JSON keys as named):
 * ``final_drift_s``: median final delay of words spoken in the last third of the level minus the first third
   (positive: the captions fall further behind as the level goes on);
 * ``final_delay_clip_end_s``, ``final_delay_opening_s``, ``final_delay_later_s``: the final delay's median for
-  each clip's last word (settled by the endpoint's decode), for the other words ending in the first 3 s of
-  their clip (nothing is agreed before ``min_agree_audio_s`` of audio) and for the rest (settled by two
+  each clip's last word (settled by the endpoint's decode), for the other words ending in the first
+  ``min_agree_audio_s`` (3 s) of their clip (nothing is agreed before that much audio) and for the rest (settled by two
   agreeing partials);
 * ``first_delay_s`` median / p95: from the end of each word to its first appearance in any caption;
 * ``cpu_cores``: process CPU seconds per wall second during the level (2.0 = both cores of this machine);
@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.captions import SAMPLE_RATE
+from analysis.captions import SAMPLE_RATE, CaptionPolicySettings
 from analysis.text_normalize import normalize_text
 from bench.captions import ClipTrack, LaneLog, Prepared, _expect, lane_audio, prepare
 from bench.captions_sim import PAD_BEFORE_S, load_manifest, percentile
@@ -336,6 +336,12 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
     words = [w for _, run_words in times for w in run_words]
     first = [a for _, a, _ in words if a is not None]
     final = [f for _, _, f in words if f is not None]
+    opening: list[float] = []
+    later: list[float] = []
+    for run, run_words in times:
+        run_opening, run_later = opening_delays(run, run_words, CaptionPolicySettings().min_agree_audio_s)
+        opening += run_opening
+        later += run_later
     drift = None
     if words:
         t0, t1 = min(e for e, _, _ in words), max(e for e, _, _ in words)
@@ -353,10 +359,8 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
         # two agreeing partials, then a sentence end or the hold)
         "final_delay_clip_end_s": _r(statistics.median(ends) if (ends := [f for run, run_words in times
                                      for f in clip_end_delays(run, run_words)]) else None),
-        "final_delay_opening_s": _r(statistics.median(opening) if (opening := [
-            f for run, run_words in times for f in opening_delays(run, run_words, 3.0)[0]]) else None),
-        "final_delay_later_s": _r(statistics.median(later) if (later := [
-            f for run, run_words in times for f in opening_delays(run, run_words, 3.0)[1]]) else None),
+        "final_delay_opening_s": _r(statistics.median(opening) if opening else None),
+        "final_delay_later_s": _r(statistics.median(later) if later else None),
         "first_delay_s": {"median": _r(statistics.median(first) if first else None),
                           "p95": _r(percentile(first, 95))},
         "cpu_cores": round(cpu / wall, 2) if wall else None,
