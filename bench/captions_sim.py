@@ -381,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="substring of paths to run")
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--stride", type=int, default=1, help="use every Nth manifest item")
-    parser.add_argument("--set", action="append", default=[], help="policy setting NAME=VALUE")
+    parser.add_argument("--set", action="append", default=[],
+                        help="policy setting NAME=VALUE (none: unset an optional one)")
     parser.add_argument("--record", type=Path, default=None, help="write replayable recordings here")
     parser.add_argument("--record-signals", type=Path, default=None, help="write signal WAVs + decodes here")
     parser.add_argument("--json", type=Path, default=None)
@@ -392,8 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides: dict[str, Any] = {}
     for item in args.set:
         name, value = item.split("=", 1)
-        kind = type(getattr(CaptionPolicySettings(), name))
-        overrides[name] = value if kind is str else kind(float(value))
+        current = getattr(CaptionPolicySettings(), name)
+        kind = type(current)
+        overrides[name] = (value if kind is str else None if value == "none"
+                           else float(value) if current is None else kind(float(value)))
     settings = dataclasses.replace(CaptionPolicySettings(), **overrides)
     transcriber = WhisperTranscriber(AsrSettings(model=args.model, cpu_threads=args.threads))
     if args.record_signals:

@@ -28,7 +28,9 @@ Reported per level (JSON keys as named):
 * ``sessions_shed``: sessions that started without captions (the counselor got ``captions_unavailable``);
   their speech is not in the delay figures;
 CPU and memory are the whole process: the server and the bench's own aiortc senders (the clients' side of
-each uplink, Opus encoding and all), which a real deployment does not carry.
+each uplink), which a real deployment does not carry. Since 2026-12-03 each session's uplink audio is
+encoded to Opus before its level starts and the senders send those packets (``--encode-live``: encoded
+during the run, in this process, as before); what is left of the senders is aiortc's RTP, SRTP and pacing.
 
 * ``decode_lag_max_s``: the pool's largest decode lag (audio received minus settled) seen during the level;
   ``partials_skipped`` / ``partials_deferred``: partial decodes withdrawn for a final / held back by the
@@ -55,9 +57,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from analysis.captions import SAMPLE_RATE, CaptionPolicySettings
 from analysis.text_normalize import normalize_text
-from bench.captions import ClipTrack, LaneLog, Prepared, _expect, lane_audio, prepare
+from bench.captions import ClipTrack, LaneLog, Prepared, _expect, lane_audio, opus_payloads, prepare
 from bench.captions_sim import PAD_BEFORE_S, load_manifest, percentile
 from bench.server import serve_in_process
 from server.live.asr import AsrSettings, WhisperTranscriber
@@ -206,8 +211,19 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(x, nd)
 
 
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One session's uplink: its clips, their audio and where each starts, and (unless encoded live) the
+    audio's Opus payloads."""
+
+    clips: list[Prepared]
+    audio: npt.NDArray[np.float32]
+    starts: list[int]
+    payloads: list[bytes] | None
+
+
 async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float, stagger: float,
-                     max_batch: int | None = None) -> list[dict[str, Any]]:
+                     max_batch: int | None = None, encode_live: bool = False) -> list[dict[str, Any]]:
     import aiohttp
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
@@ -221,9 +237,14 @@ async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float
     registry = app[SESSIONS]
     results: list[dict[str, Any]] = []
 
-    async def one_session(index: int, http: aiohttp.ClientSession, csrf: str) -> SessionRun:
+    def lane(index: int) -> Lane:
+        clips = lane_clips(prepared, index, seconds)
+        audio, starts = lane_audio(clips)
+        return Lane(clips, audio, starts, None if encode_live else opus_payloads(audio))
+
+    async def one_session(index: int, lane: Lane, http: aiohttp.ClientSession, csrf: str) -> SessionRun:
         await asyncio.sleep(index * stagger)
-        run = SessionRun(clips=lane_clips(prepared, index, seconds))
+        run = SessionRun(clips=lane.clips)
         async with http.post(f"{base}/api/sessions", headers={"X-CSRF-Token": csrf}) as resp:
             resp.raise_for_status()
             created = await resp.json()
@@ -234,7 +255,7 @@ async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float
         def clock() -> float:
             return float(session.clock())
 
-        audio, starts = lane_audio(run.clips)
+        audio, starts = lane.audio, lane.starts
         run.lane.starts_s = [k / SAMPLE_RATE for k in starts]
         async with aiohttp.ClientSession() as guest, http.ws_connect(f"{base}/ws") as cws, \
                 guest.ws_connect(f"{base}/ws") as ws:
@@ -274,14 +295,15 @@ async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float
 
             readers = [asyncio.create_task(read_counselor()), asyncio.create_task(read_client())]
             pc = RTCPeerConnection()
-            track = ClipTrack(audio, starts, clock, run.lane)
+            track = ClipTrack(audio, starts, clock, run.lane, lane.payloads)
             pc.addTrack(track)
             await pc.setLocalDescription(await pc.createOffer())
             await ws.send_json({"type": "uplink_offer", "sdp": pc.localDescription.sdp})
             async with asyncio.timeout(30):
                 answer = await answered
             await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
-            await track.finished.wait()
+            async with asyncio.timeout(len(audio) / SAMPLE_RATE + 60):  # a sender that stopped fails the level
+                await track.finished.wait()
             participant = session.participants[pid]
             stream = app[LIVE].streams.get((session.id, pid))
             caption_dropped = stream.dropped_s if stream is not None else 0.0
@@ -313,7 +335,8 @@ async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float
                 sampler = asyncio.create_task(_sample(pool, peak, waits))
                 shed_before = app[LIVE].sessions_shed
                 cpu0, wall0, threads0 = time.process_time(), time.monotonic(), thread_cpu_s()
-                runs = await asyncio.gather(*(one_session(i, http, csrf) for i in range(n)))
+                lanes = [lane(i) for i in range(n)]  # before the clock starts: encoding is the clients' work
+                runs = await asyncio.gather(*(one_session(i, lanes[i], http, csrf) for i in range(n)))
                 cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
                 threads = {group: round((cpu_s - threads0.get(group, 0.0)) / wall, 2)
                            for group, cpu_s in sorted(thread_cpu_s().items())}
@@ -427,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, default=Path("tests/data/wer_manifest.tsv"))
     parser.add_argument("--json", type=Path, default=Path("bench/results/load.json"))
     parser.add_argument("--max-batch", type=int, help="ATTUNE_ASR_MAX_BATCH for the server (default: its default)")
+    parser.add_argument("--encode-live", action="store_true",
+                        help="the senders encode Opus during the run, in this process (before 2026-12-03)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     levels = [int(x) for x in args.sessions.split(",") if x.strip()]
@@ -434,9 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"offline pass over {len(items)} clips ...", flush=True)
     prepared = prepare(items, WhisperTranscriber(AsrSettings(cpu_threads=1)))
     started = time.monotonic()
-    results = asyncio.run(run_levels(levels, prepared, args.seconds, args.stagger, args.max_batch))
+    results = asyncio.run(run_levels(levels, prepared, args.seconds, args.stagger, args.max_batch,
+                                     args.encode_live))
     out = {"machine": machine(), "seconds_per_session": args.seconds, "stagger_s": args.stagger,
-           "max_batch": args.max_batch,
+           "max_batch": args.max_batch, "senders_encode_live": args.encode_live,
            "manifest": str(args.manifest), "wall_s": round(time.monotonic() - started, 1), "levels": results}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=1))
