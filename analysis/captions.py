@@ -18,7 +18,7 @@ Policy (measured against plain LocalAgreement-2 in ``bench.captions_sim``):
   with the settled words (``partial_tail``).
 * At the endpoint, the closed utterance is decoded once more in Whisper's full 30 s window (or with
   ``final_window_pad_s`` of silence after it); its words after the stable ones complete the last final
-  line. A partial still decoding when the utterance closes settles what it agrees when it returns.
+  line.
 * The buffer is trimmed at the end of finalised words once it grows past ``max_buffer_s``; the
   prompt is the utterance's own settled text before the trimmed buffer (short). Earlier utterances
   are not used as prompt (measured, they make Whisper append "Thank you." and the like), except a
@@ -682,17 +682,10 @@ class CaptionPolicy:
         if cur is not None and cur.utterance_id == request.utterance_id:
             self._agree(cur, words, request.end_s, request.span_s)
             return self._settle(cur, at_s, final=False)
-        # The utterance closed while this partial ran; its final decode comes next, but under load that is
-        # one more queue wait and a full-window decode (seconds), and the words agreed now never change:
-        # they settle now. The partial event is left out while a newer utterance of the speaker is on
-        # screen (the caption view shows one provisional tail per speaker).
+        # the utterance closed while this partial ran: agree what we can, its final decode comes next
         for utt, _, _ in self._closing:
             if utt.utterance_id == request.utterance_id:
                 self._agree(utt, words, request.end_s, request.span_s)
-                events = self._settle(utt, at_s, final=False)
-                if self._current is not None:
-                    events = [e for e in events if isinstance(e, CaptionFinal)]
-                return events
         return []
 
     # ---------------------------------------------------------------- internals
@@ -880,8 +873,7 @@ class CaptionPolicy:
                         at_s=at_s,
                         words=tuple(TimedWord(w.text, w.start_s, w.end_s, w.glued) for w in line),
                         speech_start_s=utt.speech_start_s,
-                        # known once the utterance is closed (also for a partial that outlived it)
-                        speech_end_s=utt.speech_end_s if final or utt.closed_at_s is not None else None,
+                        speech_end_s=utt.speech_end_s if final else None,
                     )
                 )
                 utt.finalised.extend(line)
