@@ -24,6 +24,7 @@ from server.db.audit import audit_ctx
 from server.db.database import database_ctx
 from server.db.notices import notices_ctx
 from server.http.api import MAX_BODY_BYTES
+from server.http.malformed import MAX_REQUEST_LINE_BYTES, quiet_malformed_requests
 from server.http.middleware import api_errors, security_headers
 from server.http.openapi import add_openapi_route
 from server.live.asr import Transcriber
@@ -44,7 +45,11 @@ def create_app(
     settings: Settings, *, transcriber: Transcriber | None = None, web_dir: Path = WEB_DIR
 ) -> web.Application:
     """The whole server. ``transcriber`` replaces the Whisper model (tests and benches)."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[security_headers, styled_not_found, api_errors])
+    quiet_malformed_requests()
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[security_headers, styled_not_found, api_errors],
+        handler_args={"max_line_size": MAX_REQUEST_LINE_BYTES, "max_field_size": MAX_REQUEST_LINE_BYTES},
+    )
     app[SETTINGS] = settings
     if transcriber is not None:
         app[TRANSCRIBER] = transcriber
