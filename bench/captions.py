@@ -140,22 +140,28 @@ def to_int16(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
 def opus_payloads(audio: npt.NDArray[np.float32]) -> list[bytes]:
     """The Opus payloads aiortc's sender makes of ``audio`` (16 kHz) sent in 20 ms frames, one per frame
     (the encoder's first frame fills its resampler, so the list may be one shorter)."""
-    import av
     from aiortc.codecs.opus import OpusEncoder
 
     encoder = OpusEncoder()
     samples = to_int16(audio)
     payloads: list[bytes] = []
     for pos in range(0, len(samples), FRAME):
-        chunk = samples[pos : pos + FRAME]
-        if len(chunk) < FRAME:
-            chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), np.int16)])
-        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = pos
-        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        payloads += encoder.encode(frame)[0]
+        payloads += encoder.encode(pcm_frame(samples, pos))[0]
     return payloads
+
+
+def pcm_frame(samples: npt.NDArray[np.int16], pos: int) -> Any:
+    """The 20 ms ``av.AudioFrame`` of ``samples`` (16 kHz) from sample ``pos``, zero-padded at the end."""
+    import av
+
+    chunk = samples[pos : pos + FRAME]
+    if len(chunk) < FRAME:
+        chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), np.int16)])
+    frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = SAMPLE_RATE
+    frame.pts = pos
+    frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+    return frame
 
 
 # ------------------------------------------------------------------------------------------ direct path
@@ -254,24 +260,17 @@ class ClipTrack:
                 if self._next_clip < len(self._starts) and self._pos >= self._starts[self._next_clip]:
                     self._lane.sent_at.append(self._clock())
                     self._next_clip += 1
+                if self._pos + FRAME > len(self._audio):
+                    self.finished.set()
                 if self._payloads is not None:
                     index = self._pos // FRAME
-                    if self._pos + FRAME > len(self._audio):
-                        self.finished.set()
                     # past the end: the last payload again (the lane ends in seconds of silence)
                     packet = av.Packet(self._payloads[min(index, len(self._payloads) - 1)])
                     packet.pts = index * OPUS_SAMPLES_PER_FRAME
                     packet.time_base = fractions.Fraction(1, OPUS_RATE)
                     self._pos += FRAME
                     return packet
-                chunk = self._audio[self._pos : self._pos + FRAME]
-                if len(chunk) < FRAME:
-                    self.finished.set()
-                    chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), np.int16)])
-                frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
-                frame.sample_rate = SAMPLE_RATE
-                frame.pts = self._pos
-                frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+                frame = pcm_frame(self._audio, self._pos)
                 self._pos += FRAME
                 return frame
 

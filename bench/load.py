@@ -327,6 +327,7 @@ async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float
                 resp.raise_for_status()
                 csrf = (await resp.json())["csrf_token"]
             for n in levels:
+                lanes = [lane(i) for i in range(n)]  # before the clock starts: encoding is the clients' work
                 pool = app[LIVE].pool
                 assert pool is not None
                 before = dict(pool.snapshot())
@@ -335,7 +336,6 @@ async def run_levels(levels: list[int], prepared: list[Prepared], seconds: float
                 sampler = asyncio.create_task(_sample(pool, peak, waits))
                 shed_before = app[LIVE].sessions_shed
                 cpu0, wall0, threads0 = time.process_time(), time.monotonic(), thread_cpu_s()
-                lanes = [lane(i) for i in range(n)]  # before the clock starts: encoding is the clients' work
                 runs = await asyncio.gather(*(one_session(i, lanes[i], http, csrf) for i in range(n)))
                 cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
                 threads = {group: round((cpu_s - threads0.get(group, 0.0)) / wall, 2)

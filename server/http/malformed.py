@@ -21,14 +21,18 @@ MAX_REQUEST_LINE_BYTES = 32 * 1024
 
 
 class MalformedRequestLog(logging.Filter):
-    """Turns aiohttp.server's record of an unparsable request into one WARNING line without the request."""
+    """Turns aiohttp.server's record of an unparsable request into one line (at most WARNING) without the
+    request."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
             record.msg = "malformed HTTP request answered with %s (%s)"
             record.args = (exc.code, type(exc).__name__)
-            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+            # never above WARNING, nor raised: aiohttp already logs a first request's bad method (a port
+            # scanner, TLS on the plain port) at DEBUG
+            level = min(record.levelno, logging.WARNING)
+            record.levelno, record.levelname = level, logging.getLevelName(level)
             record.exc_info, record.exc_text = None, None
         return True
 

@@ -40,3 +40,13 @@ async def test_a_search_query_over_its_limit_gets_the_apis_json_error(harness: A
     resp = await harness.client.get(f"/api/records/sessions?q={query}", headers=harness.csrf)
     assert resp.status == 400
     assert resp.content_type == "application/json"
+
+
+async def test_a_first_request_with_a_bad_method_stays_at_debug(
+    harness: AppHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="aiohttp.server")
+    answer = await raw_request(harness, "G\x01T / HTTP/1.1")  # what a scanner or TLS on the plain port sends
+    assert b" 400 " in answer.split(b"\r\n", 1)[0]
+    records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert records and all(r.levelno == logging.DEBUG and r.exc_info is None for r in records)
