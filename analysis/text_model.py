@@ -398,14 +398,23 @@ class TextCueJudge:
         self.detector = detector or RiskDetector()
         self._last_client: tuple[str, FloatArray] | None = None
 
-    def assess_client_line(self, text: str, context: Sequence[str] = ()) -> CrisisJudgement:
+    def assess_client_line(
+        self, text: str, context: Sequence[str] = (), *, rules: RiskFinding | None = None, open_sentence: bool = False,
+    ) -> CrisisJudgement:
         """The vote on a client's sentence, and, when a rule matched inside a long sentence, on the words
         around the match too (``phrase_window``): the heads were fitted on lines of post length, and in a
         40-word spoken sentence the words far from the phrase dilute what the model sees. The more
-        serious of the two stands."""
-        rules = self.detector.assess(text, context)
+        serious of the two stands.
+
+        ``rules``: the detector's finding on ``text`` in ``context`` when the caller already has it (the
+        early check of an open sentence runs the rules first and votes only on a hit). ``open_sentence``:
+        the words of a sentence still being spoken; they do not become the client turn the next counselor
+        line is coded against (the finished sentence will)."""
+        if rules is None:
+            rules = self.detector.assess(text, context)
         embedding = self.encoder.encode([text])[0]
-        self._last_client = (text, embedding)
+        if not open_sentence:
+            self._last_client = (text, embedding)
         p = float(self.model.crisis.predict_proba(crisis_features(embedding, text, rules))[0, 1])
         judgement = judge_crisis(text, rules, p, self.model.thresholds)
         if rules is None or judgement.verdict is Verdict.URGENT:

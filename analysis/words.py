@@ -153,7 +153,7 @@ class WordCues:
             return None  # only a rule hit is ever urgent; this runs on every partial, the model vote costs more
         judgement: CrisisJudgement | None = None
         if self.judge is not None:
-            judgement = self.judge.assess_client_line(whole, context)
+            judgement = self.judge.assess_client_line(whole, context, rules=risk, open_sentence=True)
             risk = judgement.alert
         if risk is None or risk.level is not Severity.URGENT:
             return None

@@ -344,9 +344,7 @@ class FakeTranscriber:
         single_pass: bool = False,
     ) -> TranscriptionResult:
         with self._lock:
-            index = len(self.calls)
-            self.calls.append((len(audio) / SAMPLE_RATE, prompt, beam_size, window_s))
-            self.single_pass.append(single_pass)
+            index = self._record(audio, prompt, beam_size, window_s, single_pass)
         if self._delay_s:
             time.sleep(self._delay_s)
         return self._answer(index, audio, prompt, beam_size)
@@ -357,13 +355,18 @@ class FakeTranscriber:
         """One ``delay_s`` for the whole batch, as a batched model call costs about one decode."""
         with self._lock:
             self.batches.append(len(decodes))
-            first = len(self.calls)
-            for d in decodes:
-                self.calls.append((len(d.audio) / SAMPLE_RATE, d.prompt, beam_size, d.window_s))
-                self.single_pass.append(True)
+            indices = [self._record(d.audio, d.prompt, beam_size, d.window_s, True) for d in decodes]
         if self._delay_s:
             time.sleep(self._delay_s)
-        return [self._answer(first + i, d.audio, d.prompt, beam_size) for i, d in enumerate(decodes)]
+        return [self._answer(i, d.audio, d.prompt, beam_size) for i, d in zip(indices, decodes, strict=True)]
+
+    def _record(
+        self, audio: AudioF32, prompt: str, beam_size: int | None, window_s: float | None, single_pass: bool
+    ) -> int:
+        """Note one decode (the caller holds the lock); its index in ``calls``."""
+        self.calls.append((len(audio) / SAMPLE_RATE, prompt, beam_size, window_s))
+        self.single_pass.append(single_pass)
+        return len(self.calls) - 1
 
     def _answer(self, index: int, audio: AudioF32, prompt: str, beam_size: int | None) -> TranscriptionResult:
         if callable(self._respond):

@@ -96,6 +96,22 @@ def replay(name: str, settings: CaptionPolicySettings | None = None) -> tuple[li
     return events, rec
 
 
+class PolicyUnderLoad(CaptionPolicy):
+    """A policy asked for what the server asks when its ASR pool is behind: partials ``partial_step_s``
+    apart and, with ``short_final``, finals in the short window."""
+
+    def __init__(self, stream_id: str, *, partial_step_s: float = 1.2, short_final: bool | None = None) -> None:
+        super().__init__(stream_id)
+        self.load_step_s = partial_step_s
+        self.load_short_final = short_final
+
+    def next_request(
+        self, partial_step_s: float | None = None, short_final: bool | None = None, tail_partial: bool | None = None
+    ) -> DecodeRequest | None:
+        return super().next_request(partial_step_s=self.load_step_s, short_final=self.load_short_final,
+                                    tail_partial=tail_partial)
+
+
 def finals(events: list[CaptionEvent]) -> list[CaptionFinal]:
     return [e for e in events if isinstance(e, CaptionFinal)]
 
@@ -510,13 +526,8 @@ def test_words_held_back_by_unexplained_speech_wait_for_audio_not_for_a_count_of
                         for w in seg_.words)
         return TranscriptionResult((dataclasses.replace(seg_, words=shifted),), "en", result.duration_s)
 
-    class Loaded(CaptionPolicy):
-        def next_request(self, partial_step_s: float | None = None, short_final: bool | None = None,
-                         tail_partial: bool | None = None) -> DecodeRequest | None:
-            return super().next_request(partial_step_s=1.2)
-
     def run(late: str, shift_s: float) -> list[CaptionFinal]:
-        events, _ = drive(Loaded("s"), 16 * SAMPLE_RATE, speech.vad(16),
+        events, _ = drive(PolicyUnderLoad("s"), 16 * SAMPLE_RATE, speech.vad(16),
                           lambda req: decode(req, late, shift_s), 0.3)
         assert " ".join(e.text for e in finals(events)).split() == words
         return finals(events)
@@ -540,12 +551,7 @@ def test_under_load_partials_can_be_spaced_out_and_finals_can_take_the_short_win
     speech = ScriptedSpeech(words, start_s=1.0)
     _, normal = drive(CaptionPolicy("s"), 12 * SAMPLE_RATE, speech.vad(12), speech, 0.1)
 
-    class Loaded(CaptionPolicy):
-        def next_request(self, partial_step_s: float | None = None, short_final: bool | None = None
-                         ) -> DecodeRequest | None:
-            return super().next_request(partial_step_s=1.2, short_final=True)
-
-    events, loaded = drive(Loaded("s"), 12 * SAMPLE_RATE, speech.vad(12), speech, 0.1)
+    events, loaded = drive(PolicyUnderLoad("s", short_final=True), 12 * SAMPLE_RATE, speech.vad(12), speech, 0.1)
     assert " ".join(e.text for e in finals(events)).split() == words
     assert len([r for r in loaded if r.kind == "partial"]) < len([r for r in normal if r.kind == "partial"]) / 2
     loaded_finals = [r for r in loaded if r.kind == "final"]

@@ -274,3 +274,29 @@ def test_word_cues_count_model_acts_for_the_ratio() -> None:
     cues.feed_line("c1", COUNSELOR, "What time is it?", 3.0)
     tally = cues.act_tally("c1")
     assert tally.reflection == 1 and tally.other == 1 and tally.rating is BalanceRating.GOOD
+
+
+class CountingDetector(RiskDetector):
+    """The real rules, counting the texts they read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[str] = []
+
+    def assess(self, text: str, context: Sequence[str] = ()) -> RiskFinding | None:
+        self.read.append(text)
+        return super().assess(text, context)
+
+
+def test_the_early_check_of_an_open_sentence_reads_the_rules_once_and_sets_no_context() -> None:
+    detector = CountingDetector()
+    cues = WordCues(judge=TextCueJudge(HashEncoder(), model(0.95), detector))
+    cues.feed_line("p1", CLIENT, "My sister never helps with our mom.", 1.0)
+    detector.read.clear()
+    open_words = "I have been thinking about killing myself every night since the move"
+    cue = cues.assess_open_sentence("p1", CLIENT, open_words, 4.0)
+    assert cue is not None and cue.severity is Severity.URGENT
+    assert detector.read == [open_words]  # the vote reused the rules' finding (it read them a second time)
+    # The counselor's next line is coded against the client's last finished sentence, not the open one.
+    analysis, _ = cues.feed_line("c1", COUNSELOR, "My sister never helps with our mom.", 5.0)
+    assert analysis.counselor_act is CounselorAct.REFLECTION

@@ -40,7 +40,9 @@ RISKY_LINE = {
 ALERT = {
     "kind": "alert",
     "cue": {
-        "name": "Sam", "kind": "words.risk", "severity": "urgent",
+        # The server names the stored sentence an alert is about; without it the page would pick the line
+        # being spoken at the alert's time, which may be a long real sentence that overlaps this one.
+        "name": "Sam", "kind": "words.risk", "severity": "urgent", "line_id": RISKY_LINE["line_id"],
         "sentence": "Possible crisis: Client used words about not going on: "
                     "\u201cSome days I feel like I can't go on.\u201d",
         "evidence": {"line": RISKY_LINE["text"], "phrase": "can't go on", "category": "suicide", "frame": "self",
