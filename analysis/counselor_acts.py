@@ -13,7 +13,7 @@ Pure code; the tally is a gentle per-session counter for the panel, not a score.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -131,8 +131,18 @@ def classify_counselor_act(text: str) -> CounselorAct:
     return max(acts, key=lambda a: _PRIORITY[a])
 
 
+class BalanceRating(StrEnum):
+    BELOW_FAIR = "below_fair"  # fewer reflections than questions
+    FAIR = "fair"  # at least one reflection per question (1:1)
+    GOOD = "good"  # at least two reflections per question (2:1)
+
+
+FAIR_RATIO = 1.0
+GOOD_RATIO = 2.0
+
+
 @dataclass(frozen=True, slots=True)
-class ActTally:
+class ListeningTally:
     open_question: int = 0
     closed_question: int = 0
     reflection: int = 0
@@ -144,35 +154,46 @@ class ActTally:
 
     @property
     def reflection_to_question(self) -> float | None:
-        """MITI's R:Q ratio (1:1 is "fair", 2:1 "good"); None before the first question."""
+        """Reflections per question, as counselors are coached (1:1 fair, 2:1 good); None before a question."""
         return None if self.questions == 0 else self.reflection / self.questions
 
     @property
+    def rating(self) -> BalanceRating | None:
+        ratio = self.reflection_to_question
+        if ratio is None:
+            return BalanceRating.GOOD if self.reflection else None
+        if ratio >= GOOD_RATIO:
+            return BalanceRating.GOOD
+        return BalanceRating.FAIR if ratio >= FAIR_RATIO else BalanceRating.BELOW_FAIR
+
+    @property
+    def open_share(self) -> float | None:
+        """Share (0..1) of questions that were open; None before the first question."""
+        return None if self.questions == 0 else self.open_question / self.questions
+
+    @property
     def percent_open(self) -> float | None:
-        return None if self.questions == 0 else 100.0 * self.open_question / self.questions
+        share = self.open_share
+        return None if share is None else 100.0 * share
 
 
-class CounselorActCounter:
-    """Per-session counts of counselor acts, keyed by counselor participant id."""
+@dataclass
+class ListeningCounter:
+    """Per-counselor counts of decided acts (from rules alone or rules plus model)."""
 
-    def __init__(self) -> None:
-        self._counts: dict[str, dict[CounselorAct, int]] = {}
+    _counts: dict[str, dict[CounselorAct, int]] = field(default_factory=dict)
 
-    def feed(self, participant_id: str, text: str) -> CounselorAct:
-        act = classify_counselor_act(text)
+    def add(self, participant_id: str, act: CounselorAct) -> None:
         counts = self._counts.setdefault(participant_id, dict.fromkeys(CounselorAct, 0))
         counts[act] += 1
-        return act
 
-    def tally(self, participant_id: str | None = None) -> ActTally:
-        """One counselor's counts, or everyone's added up when no id is given."""
-        rows = (
-            [self._counts[participant_id]]
-            if participant_id in self._counts
-            else ([] if participant_id is not None else list(self._counts.values()))
-        )
+    def tally(self, participant_id: str | None = None) -> ListeningTally:
+        if participant_id is not None:
+            rows = [self._counts[participant_id]] if participant_id in self._counts else []
+        else:
+            rows = list(self._counts.values())
         total = dict.fromkeys(CounselorAct, 0)
         for row in rows:
             for act, n in row.items():
                 total[act] += n
-        return ActTally(**{act.value: n for act, n in total.items()})
+        return ListeningTally(**{act.value: n for act, n in total.items()})

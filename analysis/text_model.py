@@ -31,7 +31,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -448,74 +448,3 @@ class TextCueJudge:
         probs = self.model.acts.predict_proba(x)[0]
         act = decide_act(probs, self.model.acts.classes, self.model.act_bias)
         return ActDecision(act, rules_act, {c: float(p) for c, p in zip(self.model.acts.classes, probs, strict=True)})
-
-
-# --- listening balance ------------------------------------------------------------------------------
-
-
-class BalanceRating(StrEnum):
-    BELOW_FAIR = "below_fair"  # fewer reflections than questions
-    FAIR = "fair"  # at least one reflection per question (1:1)
-    GOOD = "good"  # at least two reflections per question (2:1)
-
-
-FAIR_RATIO = 1.0
-GOOD_RATIO = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class ListeningTally:
-    open_question: int = 0
-    closed_question: int = 0
-    reflection: int = 0
-    other: int = 0
-
-    @property
-    def questions(self) -> int:
-        return self.open_question + self.closed_question
-
-    @property
-    def reflection_to_question(self) -> float | None:
-        """Reflections per question, as counselors are coached (1:1 fair, 2:1 good); None before a question."""
-        return None if self.questions == 0 else self.reflection / self.questions
-
-    @property
-    def rating(self) -> BalanceRating | None:
-        ratio = self.reflection_to_question
-        if ratio is None:
-            return BalanceRating.GOOD if self.reflection else None
-        if ratio >= GOOD_RATIO:
-            return BalanceRating.GOOD
-        return BalanceRating.FAIR if ratio >= FAIR_RATIO else BalanceRating.BELOW_FAIR
-
-    @property
-    def open_share(self) -> float | None:
-        """Share (0..1) of questions that were open; None before the first question."""
-        return None if self.questions == 0 else self.open_question / self.questions
-
-    @property
-    def percent_open(self) -> float | None:
-        share = self.open_share
-        return None if share is None else 100.0 * share
-
-
-@dataclass
-class ListeningCounter:
-    """Per-counselor counts of decided acts (from rules alone or rules plus model)."""
-
-    _counts: dict[str, dict[CounselorAct, int]] = field(default_factory=dict)
-
-    def add(self, participant_id: str, act: CounselorAct) -> None:
-        counts = self._counts.setdefault(participant_id, dict.fromkeys(CounselorAct, 0))
-        counts[act] += 1
-
-    def tally(self, participant_id: str | None = None) -> ListeningTally:
-        if participant_id is not None:
-            rows = [self._counts[participant_id]] if participant_id in self._counts else []
-        else:
-            rows = list(self._counts.values())
-        total = dict.fromkeys(CounselorAct, 0)
-        for row in rows:
-            for act, n in row.items():
-                total[act] += n
-        return ListeningTally(**{act.value: n for act, n in total.items()})

@@ -26,11 +26,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from analysis.captions import word_key
-from analysis.counselor_acts import CounselorAct, classify_counselor_act
+from analysis.counselor_acts import CounselorAct, ListeningCounter, ListeningTally, classify_counselor_act
 from analysis.events import Cue, Severity
 from analysis.risk import Frame, RiskCategory, RiskDetector, RiskFinding
 from analysis.sentiment import SentimentSettings, SentimentTracker
-from analysis.text_model import ActDecision, CrisisJudgement, ListeningCounter, ListeningTally, TextCueJudge, Verdict
+from analysis.text_model import ActDecision, CrisisJudgement, TextCueJudge, Verdict
 
 COUNSELOR = "counselor"
 CLIENT = "client"

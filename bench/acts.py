@@ -23,8 +23,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from analysis.counselor_acts import CounselorAct, classify_counselor_act
-from analysis.text_model import ListeningCounter, TextCueJudge, TextCueModel
+from analysis.counselor_acts import CounselorAct, ListeningCounter, classify_counselor_act
+from analysis.text_model import TextCueJudge, TextCueModel
 from bench.text_models import RESULTS, CachedEncoder, cpu_ms_per_line, models, prf
 from training import datasets as ds
 

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from analysis.counselor_acts import CounselorAct
+from analysis.counselor_acts import CounselorAct, ListeningCounter, ListeningTally
 from analysis.sentiment import score_text
-from analysis.text_model import ListeningCounter, ListeningTally
 from server.records.models import (
     ConsentEvent,
     Note,

@@ -8,17 +8,14 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from analysis.counselor_acts import CounselorAct
+from analysis.counselor_acts import BalanceRating, CounselorAct, ListeningCounter, ListeningTally
 from analysis.events import Severity
 from analysis.risk import Frame, RiskCategory, RiskDetector, RiskFinding
 from analysis.text_model import (
     ACT_SURFACE_FEATURES,
     CRISIS_RULE_FEATURES,
-    BalanceRating,
     CrisisThresholds,
     FloatArray,
-    ListeningCounter,
-    ListeningTally,
     MlpHead,
     TextCueJudge,
     TextCueModel,

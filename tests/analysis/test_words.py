@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.counselor_acts import CounselorAct, CounselorActCounter, classify_counselor_act
+from analysis.counselor_acts import CounselorAct, ListeningCounter, classify_counselor_act
 from analysis.events import Severity
 from analysis.sentiment import SentimentSettings, SentimentTracker
 from analysis.words import WordCues
@@ -174,7 +174,7 @@ def test_counselor_acts(text: str, act: CounselorAct) -> None:
 
 
 def test_act_tally_and_ratios() -> None:
-    counter = CounselorActCounter()
+    counter = ListeningCounter()
     for text in [
         "What happened next?",
         "Did you call her?",
@@ -182,8 +182,8 @@ def test_act_tally_and_ratios() -> None:
         "You wanted her to listen.",
         "Okay.",
     ]:
-        counter.feed("k", text)
-    counter.feed("k2", "How are you feeling?")
+        counter.add("k", classify_counselor_act(text))
+    counter.add("k2", classify_counselor_act("How are you feeling?"))
     mine = counter.tally("k")
     assert (mine.open_question, mine.closed_question, mine.reflection, mine.other) == (1, 1, 2, 1)
     assert mine.reflection_to_question == 1.0 and mine.percent_open == 50.0
