@@ -17,17 +17,14 @@ the dev parts, so dev figures are optimistic and test figures are the ones to qu
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from analysis.risk import RiskDetector, RiskFinding
 from analysis.text_model import TextCueJudge, TextCueModel, Verdict
-from bench.text_models import RESULTS, CachedEncoder, cpu_ms_per_line, models, prf
+from bench.text_models import RESULTS, CachedEncoder, cpu_ms_per_line, models, prf, print_cpu, run_split_bench
 from training import datasets as ds
 
 DEFAULT_OUT = RESULTS / "crisis_real.json"
@@ -147,24 +144,12 @@ def _print(result: dict[str, object], splits: list[str]) -> None:
     cost_block = result["cpu_ms_per_line"]
     assert isinstance(cost_block, dict)
     for lines, block in cost_block.items():
-        print(f"\nCPU per client line, {lines}, one thread:")
-        for k in ("rules alone", "rules + encoder + head"):
-            c = block[k]
-            print(f"  {k:<24} mean {c['mean']:.2f} ms, p50 {c['p50']:.2f} ms, p95 {c['p95']:.2f} ms")
+        print_cpu(f"CPU per client line, {lines}, one thread", block)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.crisis_real", description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
-    splits = ["dev", "test"] if args.split == "both" else [args.split]
-    result = evaluate(splits)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    _print(result, splits)
-    print(f"\nwrote {args.out}")
-    return 0
+    assert __doc__ is not None
+    return run_split_bench("python -m bench.crisis_real", __doc__, DEFAULT_OUT, evaluate, _print, argv)
 
 
 if __name__ == "__main__":

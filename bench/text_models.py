@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -74,3 +76,33 @@ def cpu_ms_per_line(fn: Callable[[str], object], texts: Sequence[str], passes: i
         "max": max(times),
         "lines": len(times),
     }
+
+
+def print_cpu(heading: str, block: Mapping[str, Mapping[str, float]]) -> None:
+    """One ``cpu_ms_per_line`` result per system, under ``heading``."""
+    print(f"\n{heading}:")
+    for k in ("rules alone", "rules + encoder + head"):
+        c = block[k]
+        print(f"  {k:<24} mean {c['mean']:.2f} ms, p50 {c['p50']:.2f} ms, p95 {c['p95']:.2f} ms")
+
+
+def run_split_bench(
+    prog: str,
+    doc: str,
+    default_out: Path,
+    evaluate: Callable[[list[str]], dict[str, object]],
+    print_result: Callable[[dict[str, object], list[str]], None],
+    argv: list[str] | None,
+) -> int:
+    """The command line both text-cue benchmarks share: ``--split dev|test|both`` and ``--out`` (JSON)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
+    parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
+    parser.add_argument("--out", type=Path, default=default_out)
+    args = parser.parse_args(argv)
+    splits = ["dev", "test"] if args.split == "both" else [args.split]
+    result = evaluate(splits)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print_result(result, splits)
+    print(f"\nwrote {args.out}")
+    return 0
