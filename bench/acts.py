@@ -22,8 +22,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from analysis.counselor_acts import CounselorAct, ListeningCounter, classify_counselor_act
 from analysis.text_model import TextCueJudge, TextCueModel
-from bench.text_models import RESULTS, CachedEncoder, cpu_ms_per_line, models, prf, print_cpu, run_split_bench
+from bench.text_models import RESULTS, CachedEncoder, cpu_ms_per_line, models, print_cpu, run_split_bench
 from training import datasets as ds
+from training.metrics import prf
 
 DEFAULT_OUT = RESULTS / "acts.json"
 RULES = "rules alone"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.risk import RiskDetector
+from training.metrics import prf
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "tests" / "data" / "crisis" / "lines.tsv"
@@ -48,16 +49,6 @@ def predict(detector: RiskDetector, text: str) -> str:
     return "none" if finding is None else finding.level.value
 
 
-def precision_recall(gold: list[bool], pred: list[bool]) -> dict[str, float | int]:
-    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
-    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
-    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall, "f1": f1}
-
-
 def evaluate(
     lines: list[LabelledLine], detector: RiskDetector | None = None, timing_passes: int = 5
 ) -> dict[str, object]:
@@ -84,8 +75,8 @@ def evaluate(
     ]
     return {
         "n": len(lines),
-        "urgent": precision_recall([g == "urgent" for g in gold], [p == "urgent" for p in preds]),
-        "any_risk": precision_recall([g != "none" for g in gold], [p != "none" for p in preds]),
+        "urgent": prf([g == "urgent" for g in gold], [p == "urgent" for p in preds]),
+        "any_risk": prf([g != "none" for g in gold], [p != "none" for p in preds]),
         "exact_accuracy": sum(g == p for g, p in zip(gold, preds, strict=True)) / len(lines),
         "confusion": confusion,
         "latency_ms": {  # per line, best of `timing_passes`

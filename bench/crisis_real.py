@@ -24,8 +24,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from analysis.risk import RiskDetector, RiskFinding
 from analysis.text_model import TextCueJudge, TextCueModel, Verdict
-from bench.text_models import RESULTS, CachedEncoder, cpu_ms_per_line, models, prf, print_cpu, run_split_bench
+from bench.text_models import RESULTS, CachedEncoder, cpu_ms_per_line, models, print_cpu, run_split_bench
 from training import datasets as ds
+from training.metrics import prf
 
 DEFAULT_OUT = RESULTS / "crisis_real.json"
 RULES = "rules alone"

@@ -47,16 +47,6 @@ class CachedEncoder:
         self.cache.embed(list(texts))
 
 
-def prf(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, float | int]:
-    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
-    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
-    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "n": len(gold)}
-
-
 def cpu_ms_per_line(fn: Callable[[str], object], texts: Sequence[str], passes: int = 3) -> dict[str, float]:
     """CPU time of the calling thread per line (best of `passes` per line), so other load on a shared
     machine inflates it less than wall time would. The encoder runs with one intra-op thread, so the

@@ -46,6 +46,7 @@ from analysis.text_model import (
 )
 from training import datasets as ds
 from training.embeddings import EmbeddingCache
+from training.metrics import prf
 
 log = logging.getLogger(__name__)
 
@@ -163,16 +164,6 @@ def balanced_weights(groups: Sequence[str], y: NDArray[np.int64]) -> NDArray[np.
 
 
 # --- metrics ---------------------------------------------------------------------------------------
-
-
-def prf(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, float]:
-    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
-    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
-    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn}
 
 
 def macro_f1(gold: Sequence[int], pred: Sequence[int], n_classes: int) -> tuple[float, list[float]]:
