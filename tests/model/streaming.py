@@ -13,6 +13,8 @@ from analysis.events import CaptionEvent
 from server.live.asr import AsrPool
 from server.live.caption_stream import CaptionStream
 
+DATA = Path(__file__).parents[1] / "data"  # the recordings the tests use, with their SOURCE.md files
+
 
 def load(path: Path) -> np.ndarray:
     """Any audio file, as int16 mono 16 kHz."""

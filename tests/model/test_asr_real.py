@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import re
-from pathlib import Path
 
 import jiwer
 import numpy as np
@@ -20,11 +19,10 @@ from analysis.events import CaptionFinal, CaptionPartial
 from analysis.text_normalize import normalize_text
 from server.live.asr import MAX_NEW_TOKENS_CAP, AsrPool, AsrSettings, StreamingVad, WhisperTranscriber
 
-from .streaming import load, read_wav, stream
+from .streaming import DATA, load, read_wav, stream
 
 pytestmark = pytest.mark.model
 
-DATA = Path(__file__).parents[1] / "data"
 STREAMING_WER_MAX = 0.12
 STOCK_PHRASES = re.compile(r"\b(thank you|thanks for watching|subscribe|bye|see you next time)\b")
 CLIPS = [
@@ -35,11 +33,6 @@ CLIPS = [
     "ljspeech_subset/wavs/LJ001-0004.flac",
     "ljspeech_subset/wavs/LJ001-0011.flac",
 ]
-
-
-@pytest.fixture(scope="module")
-def transcriber() -> WhisperTranscriber:
-    return WhisperTranscriber(AsrSettings(cpu_threads=2))
 
 
 def references() -> dict[str, str]:

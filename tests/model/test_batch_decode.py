@@ -4,7 +4,6 @@ stream, and the caption engine batching partials of concurrent streams with the 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import jiwer
 import numpy as np
@@ -14,23 +13,17 @@ from analysis.events import CaptionFinal
 from analysis.text_normalize import normalize_text
 from server.live.asr import AsrPool, AsrSettings, PartialDecode, WhisperTranscriber
 
-from .streaming import load, stream
+from .streaming import DATA, load, stream
 from .test_asr_real import references
 
 pytestmark = pytest.mark.model
 
-DATA = Path(__file__).parents[1] / "data"
 CLIPS = [
     "librispeech_samples/2412-153948-0000.flac",
     "librispeech_samples/1089-134686-0000.flac",
     "ljspeech_subset/wavs/LJ001-0001.flac",
     "ljspeech_subset/wavs/LJ001-0004.flac",
 ]
-
-
-@pytest.fixture(scope="module")
-def transcriber() -> WhisperTranscriber:
-    return WhisperTranscriber(AsrSettings(cpu_threads=2))
 
 
 def words(result: object) -> list[tuple[str, float, float]]:

@@ -22,11 +22,10 @@ from server.live.asr import AsrPool, AsrSettings, WhisperTranscriber
 from server.live.engine import asr_settings
 from server.settings import settings_from_env
 
-from .streaming import load, read_wav, stream
+from .streaming import DATA, load, read_wav, stream
 
 pytestmark = pytest.mark.model
 
-DATA = Path(__file__).parents[1] / "data"
 MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 SPANISH_TEXT = (DATA / "multilingual" / "es_parque.txt").read_text(encoding="utf-8")
 

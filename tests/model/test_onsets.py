@@ -13,8 +13,6 @@ start with content words.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -22,21 +20,16 @@ from analysis.events import CaptionEvent, CaptionFinal
 from analysis.text_normalize import normalize_text
 from server.live.asr import AsrPool, AsrSettings, StreamingVad, WhisperTranscriber
 
-from .streaming import load, stream
+from .streaming import DATA, load, stream
 
 pytestmark = pytest.mark.model
 
-SPEECH = Path(__file__).parents[1] / "data" / "speech"
+SPEECH = DATA / "speech"
 # dev split: one LibriVox reader, five utterances read one after another (see tests/data/speech/SOURCE.md);
 # upstream utterance boundaries in seconds
 PASSAGE = SPEECH / "librivox" / "sense_and_sensibility_01_0870-0930.flac"
 BOUNDS = {"0880": (7.10, 10.09), "0890": (10.09, 15.39)}
 OPENINGS = {"0880": "he was not an ill", "0890": "unless to be rather cold"}
-
-
-@pytest.fixture(scope="module")
-def transcriber() -> WhisperTranscriber:
-    return WhisperTranscriber(AsrSettings(cpu_threads=2))
 
 
 def utterance(name: str) -> np.ndarray:
