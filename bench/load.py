@@ -34,7 +34,9 @@ during the run, in this process, as before); what is left of the senders is aior
 
 * ``decode_lag_max_s``: the pool's largest decode lag (audio received minus settled) seen during the level;
   ``partials_skipped`` / ``partials_deferred``: partial decodes withdrawn for a final / held back by the
-  widened interval; ``partials_tail``: partials decoded only after the settled words (under load);
+  widened interval; ``partials_on_idle_workers``: partials the widened interval would have held back that
+  started because a worker was free and nothing was queued; ``partials_tail``: partials decoded only after
+  the settled words (under load);
   ``finals_short_window``: finals decoded in the short encoder window (under load); ``batches`` /
   ``batched_partials``: model calls that decoded several streams' partials at once, and those partials.
 """
@@ -398,6 +400,7 @@ def summarize_level(n: int, runs: list[SessionRun], cpu: float, wall: float, pea
                          for key, values in (waits or {}).items()},
         "partials_skipped": int(after["partials_skipped"] - before["partials_skipped"]),
         "partials_deferred": int(after["partials_deferred"] - before["partials_deferred"]),
+        "partials_on_idle_workers": int(after["partials_on_idle_workers"] - before["partials_on_idle_workers"]),
         "partials_tail": int(after["partials_tail"] - before["partials_tail"]),
         "finals_short_window": int(after["finals_short_window"] - before["finals_short_window"]),
         "batches": int(after["batches"] - before["batches"]),

@@ -506,6 +506,11 @@ class AsrPool:
     def in_flight(self) -> int:
         return self._running
 
+    @property
+    def has_idle_worker(self) -> bool:
+        """A worker is free and nothing waits for one: a decode started now runs at once."""
+        return self._queued == 0 and self._running < max(1, self.settings.num_workers)
+
     def serving_others(self, stream_id: str) -> bool:
         """Whether another stream's decode is queued or running: a long decode of this stream's would then
         hold that stream's captions up (its job waits for this one, or its next one does)."""

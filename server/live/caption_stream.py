@@ -182,10 +182,15 @@ class CaptionStream:
         base = self._policy.settings.partial_step_s
         step = self._pool.load.partial_step_s(base, self._pool.now())
         if step > base and self._policy.partial_due(base) and not self._policy.partial_due(step):
-            if not self._deferring:
-                self._deferring = True
-                self._pool.load.partials_deferred += 1
-            return
+            if self._pool.load.settings.partials_fill_idle_workers and self._pool.has_idle_worker:
+                # The widened interval is there to leave workers to the decodes that wait; none waits.
+                step = base
+                self._pool.load.partials_on_idle_workers += 1
+            else:
+                if not self._deferring:
+                    self._deferring = True
+                    self._pool.load.partials_deferred += 1
+                return
         now = self._pool.now()
         short_final = self._pool.short_finals(self.stream_id, now)
         tail = self._pool.load.tail_partials(now)

@@ -9,7 +9,9 @@ settled text trails the audio received (the decode lag). From these it answers t
   cheaper partials once the partial interval has widened, before finals shorten their window.
 * ``partial_step_s(base)``: how much new speech a stream needs before its next partial decode. It widens
   with the queue wait, so under load every stream gets fewer partial updates (the first thing that gives
-  way) and the CPU goes to the decodes that settle text.
+  way) and the CPU goes to the decodes that settle text. A partial the wider interval holds back still
+  starts when a worker is free and nothing is queued (``partials_fill_idle_workers``): the interval is
+  there to leave workers to waiting decodes, and an idle worker helps no one.
 * ``short_finals``: whether finals decode in a shorter window than Whisper's 30 s (about a third of the
   CPU): once the queue's pressure passes ``short_final_pressure_s``, when finals wait for a worker, or when
   they take long once they have one (the machine's CPU is taken).
@@ -50,6 +52,10 @@ class LoadSettings:
     saturation_final_wait_s: float = 1.0
     window_s: float = 10.0
     max_partial_step_s: float = 2.0
+    # A partial held back by the widened interval starts anyway when a worker is free and no decode waits:
+    # at 12 sessions the workers were idle 28 % of the time (bench.load, README) while words waited for
+    # partials the interval held back.
+    partials_fill_idle_workers: bool = True
     # How much each second of queue wait widens the partial interval. A stream has one decode in flight,
     # so a partial that waited W seconds already spaces the next one by W: a weight of 1 would change
     # nothing. Partials are most of the decode work (one stream: about 90%, from the figures below), so
@@ -121,6 +127,7 @@ class PoolLoad:
         self._streams: dict[str, _Progress] = {}
         self.partials_skipped = 0  # queued partials withdrawn because their stream's final was ready
         self.partials_deferred = 0  # partials not started because the widened interval had not passed
+        self.partials_on_idle_workers = 0  # partials started inside the widened interval, on a free worker
         self.finals_short = 0  # finals decoded in a short window because the pool was under pressure
         self.partials_tail = 0  # partials decoded from the settled words on because the pool was under pressure
         self.audio_received_s = 0.0  # over all streams, closed ones included
@@ -216,6 +223,7 @@ class PoolLoad:
             "partial_step_seconds": self.partial_step_s(CaptionPolicySettings().partial_step_s, now),
             "partials_skipped": float(self.partials_skipped),
             "partials_deferred": float(self.partials_deferred),
+            "partials_on_idle_workers": float(self.partials_on_idle_workers),
             "finals_short_window": float(self.finals_short),
             "partials_tail": float(self.partials_tail),
             "pressure_seconds": self.pressure_s(now),

@@ -189,6 +189,37 @@ async def test_under_backlog_every_utterance_still_gets_its_final_and_partials_t
     assert slow_partials < quick_partials
 
 
+async def test_a_partial_the_widened_interval_holds_back_runs_when_a_worker_is_idle() -> None:
+    """The widened interval leaves workers to the decodes that wait. With a worker free and nothing queued
+    (here: one stream, two workers, the queue's recent waits long), holding a partial back only leaves
+    the CPU idle while its words wait: it runs, counted apart; without that rule it is deferred."""
+    audio = load_jfk()
+
+    async def run(fill: bool) -> tuple[int, AsrPool]:
+        fake = FakeTranscriber(lambda a, p, b: words_result(a), delay_s=0.005)
+        pool = AsrPool(AsrSettings(num_workers=2), transcriber=fake,
+                       load=LoadSettings(partials_fill_idle_workers=fill, short_final_pressure_s=None,
+                                         tail_partial_pressure_s=None))
+        await pool.start()
+        stream = CaptionStream(pool, "s", lambda e: None)
+        for k in range(0, len(audio), 1600):
+            pool.load.job_started("partial", 2.0, now=pool.now())  # the pool's figures say: far behind
+            stream.feed(audio[k : k + 1600])
+            await asyncio.sleep(0.03)
+        stream.feed(np.zeros(16000, np.int16))
+        await stream.close(flush=True)
+        await pool.close()
+        return sum(1 for c in fake.calls if c[3] is not None), pool
+
+    filled, filled_pool = await run(True)
+    held, held_pool = await run(False)
+    assert held_pool.load.partial_step_s(0.35, held_pool.now()) == pytest.approx(2.0)  # widened to the cap
+    assert held_pool.load.partials_deferred > 0 and held_pool.load.partials_on_idle_workers == 0
+    assert filled_pool.load.partials_deferred == 0 and filled_pool.load.partials_on_idle_workers > 0
+    assert filled > 2 * held
+    assert filled_pool.snapshot()["partials_on_idle_workers"] == filled_pool.load.partials_on_idle_workers
+
+
 def test_under_pressure_finals_shorten_first_then_partials_decode_only_their_tail() -> None:
     # The defaults' order: the partial interval widens, then finals take the short window (cheaper in
     # accuracy), then partials decode only after the settled words; shedding comes last.
