@@ -180,18 +180,21 @@ class CaptionStream:
 
     def _start_decode(self) -> None:
         base = self._policy.settings.partial_step_s
-        step = self._pool.load.partial_step_s(base, self._pool.now())
+        load, now = self._pool.load, self._pool.now()
+        step = load.partial_step_s(base, now)
         if step > base and self._policy.partial_due(base) and not self._policy.partial_due(step):
-            if self._pool.load.settings.partials_fill_idle_workers and self._pool.has_idle_worker:
+            load.partial_held(self.stream_id, now)
+            if (load.settings.partials_fill_idle_workers and self._pool.has_idle_worker
+                    and load.first_held(now) == self.stream_id):
                 # The widened interval is there to leave workers to the decodes that wait; none waits.
                 step = base
-                self._pool.load.partials_on_idle_workers += 1
+                load.partials_on_idle_workers += 1
             else:
                 if not self._deferring:
                     self._deferring = True
-                    self._pool.load.partials_deferred += 1
+                    load.partials_deferred += 1
                 return
-        now = self._pool.now()
+        load.partial_released(self.stream_id)
         short_final = self._pool.short_finals(self.stream_id, now)
         tail = self._pool.load.tail_partials(now)
         request = self._policy.next_request(partial_step_s=step, short_final=short_final or None,

@@ -125,6 +125,8 @@ class PoolLoad:
             "partial": collections.deque(), "final": collections.deque(),
         }
         self._streams: dict[str, _Progress] = {}
+        # Streams whose next partial the widened interval holds back, and since when (the pool's clock).
+        self._held_since: dict[str, float] = {}
         self.partials_skipped = 0  # queued partials withdrawn because their stream's final was ready
         self.partials_deferred = 0  # partials not started because the widened interval had not passed
         self.partials_on_idle_workers = 0  # partials started inside the widened interval, on a free worker
@@ -156,6 +158,24 @@ class PoolLoad:
 
     def forget(self, stream_id: str) -> None:
         self._streams.pop(stream_id, None)
+        self._held_since.pop(stream_id, None)
+
+    def partial_held(self, stream_id: str, now: float) -> None:
+        """This stream's next partial is due at the base step and held back by the widened one."""
+        self._held_since.setdefault(stream_id, now)
+
+    def partial_released(self, stream_id: str) -> None:
+        """This stream's partial is no longer held back (it started, or none is due)."""
+        self._held_since.pop(stream_id, None)
+
+    def first_held(self, now: float) -> str | None:
+        """The stream whose partial has been held back longest: the one an idle worker goes to. (A stream
+        whose decode has just finished is first to see its worker free, and would otherwise take it
+        again at once, ahead of streams that have waited longer.) A stream held back for longer than the
+        widest interval has stopped sending audio (its partial would have started): it is passed over."""
+        horizon = now - self.settings.max_partial_step_s - 0.5
+        live = {sid: since for sid, since in self._held_since.items() if since >= horizon}
+        return min(live, key=live.__getitem__, default=None)
 
     # ------------------------------------------------------------------ figures
     def mean_busy_s(self, kind: JobKind, now: float) -> float:

@@ -220,6 +220,24 @@ async def test_a_partial_the_widened_interval_holds_back_runs_when_a_worker_is_i
     assert filled_pool.snapshot()["partials_on_idle_workers"] == filled_pool.load.partials_on_idle_workers
 
 
+def test_an_idle_worker_goes_to_the_partial_held_back_longest() -> None:
+    """A stream whose decode has just finished sees its worker free first; the worker goes to the stream
+    that has waited longest instead, unless that one stopped sending audio (held past the widest step)."""
+    load = PoolLoad(LoadSettings(max_partial_step_s=2.0))
+    assert load.first_held(0.0) is None
+    load.partial_held("b", now=1.0)
+    load.partial_held("a", now=1.5)
+    load.partial_held("b", now=1.8)  # still held since 1.0
+    assert load.first_held(2.0) == "b"
+    load.partial_released("b")
+    assert load.first_held(2.0) == "a"
+    load.partial_held("b", now=2.1)
+    assert load.first_held(2.2) == "a"
+    assert load.first_held(4.1) == "b"  # "a" has not come back for 2.6 s: it sends no audio
+    load.forget("b")
+    assert load.first_held(4.1) is None
+
+
 def test_under_pressure_finals_shorten_first_then_partials_decode_only_their_tail() -> None:
     # The defaults' order: the partial interval widens, then finals take the short window (cheaper in
     # accuracy), then partials decode only after the settled words; shedding comes last.
