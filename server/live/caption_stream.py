@@ -69,7 +69,6 @@ class CaptionStream:
         self._runner = asyncio.create_task(self._run(), name=f"captions-{stream_id}")
         self.decode_calls = 0
         self.events_sent = 0
-        self._deferring = False  # a partial is held back by the pool's widened interval
 
     # ------------------------------------------------------------------ public
     def feed(self, samples: npt.NDArray[np.int16]) -> None:
@@ -183,29 +182,25 @@ class CaptionStream:
         load, now = self._pool.load, self._pool.now()
         step = load.partial_step_s(base, now)
         if step > base and self._policy.partial_due(base) and not self._policy.partial_due(step):
-            load.partial_held(self.stream_id, now)
             if (load.settings.partials_fill_idle_workers and self._pool.has_idle_worker
-                    and load.first_held(now) == self.stream_id):
+                    and load.first_held(now) in (None, self.stream_id)):
                 # The widened interval is there to leave workers to the decodes that wait; none waits.
                 step = base
                 load.partials_on_idle_workers += 1
             else:
-                if not self._deferring:
-                    self._deferring = True
-                    load.partials_deferred += 1
+                load.partial_held(self.stream_id, now)
                 return
         load.partial_released(self.stream_id)
         short_final = self._pool.short_finals(self.stream_id, now)
-        tail = self._pool.load.tail_partials(now)
+        tail = load.tail_partials(now)
         request = self._policy.next_request(partial_step_s=step, short_final=short_final or None,
                                             tail_partial=tail or None)
         if request is None:
             return
-        self._deferring = False
         if request.kind == "final" and short_final and request.window_s is not None:
-            self._pool.load.finals_short += 1
+            load.finals_short += 1
         if request.context_start_s is not None:
-            self._pool.load.partials_tail += 1
+            load.partials_tail += 1
         self._request = request
         self._decode = asyncio.create_task(
             self._pool.transcribe(

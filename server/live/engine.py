@@ -95,8 +95,7 @@ def pool_is_calm(pool: AsrPool, now: float) -> bool:
 def free_for_second_pass(pool: AsrPool) -> bool:
     """Whether a turn's second pass may start now: a worker is free, no decode waits, and the pool is calm
     (a second pass holds its worker for seconds)."""
-    return (pool.queue_depth == 0 and pool.in_flight < max(1, pool.settings.num_workers)
-            and pool_is_calm(pool, pool.now()))
+    return pool.has_idle_worker and pool_is_calm(pool, pool.now())
 
 
 def room_for_a_late_session(pool: AsrPool, captioned: int, capacity: int, last_admitted: float | None) -> bool:

@@ -161,18 +161,21 @@ class PoolLoad:
         self._held_since.pop(stream_id, None)
 
     def partial_held(self, stream_id: str, now: float) -> None:
-        """This stream's next partial is due at the base step and held back by the widened one."""
-        self._held_since.setdefault(stream_id, now)
+        """This stream's next partial is due at the base step and held back by the widened one (counted
+        once per hold in ``partials_deferred``)."""
+        if stream_id not in self._held_since:
+            self._held_since[stream_id] = now
+            self.partials_deferred += 1
 
     def partial_released(self, stream_id: str) -> None:
         """This stream's partial is no longer held back (it started, or none is due)."""
         self._held_since.pop(stream_id, None)
 
     def first_held(self, now: float) -> str | None:
-        """The stream whose partial has been held back longest: the one an idle worker goes to. (A stream
-        whose decode has just finished is first to see its worker free, and would otherwise take it
-        again at once, ahead of streams that have waited longer.) A stream held back for longer than the
-        widest interval has stopped sending audio (its partial would have started): it is passed over."""
+        """The stream whose partial has been held back longest (None: none is): the one an idle worker goes
+        to. (A stream whose decode has just finished is first to see its worker free, and would otherwise
+        take it again at once, ahead of streams that have waited longer.) A stream held back for longer than
+        the widest interval has stopped sending audio (its partial would have started): it is passed over."""
         horizon = now - self.settings.max_partial_step_s - 0.5
         live = {sid: since for sid, since in self._held_since.items() if since >= horizon}
         return min(live, key=live.__getitem__, default=None)
